@@ -1,0 +1,195 @@
+"""StatAgent's configuration: one YAML file plus a few environment variables, read here only.
+
+    settings = load_settings()            # config/config.yaml, or $STATAGENT_CONFIG
+    settings.container.memory_mb          # typed, validated, passed down explicitly
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from config.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "Settings",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("config.yaml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunnerSettings(_Section):
+    image_repository: str = "statagent-runner"
+    image: str | None = None
+    user: str = Field(default="10001:10001", pattern=r"^[1-9][0-9]{4,}:[1-9][0-9]{4,}$")
+
+
+# Keys someone might reach for to loosen a job container. They are named so the refusal
+# says why; any other unknown key is refused by extra="forbid" all the same.
+_FORBIDDEN_CONTAINER_KEYS = {
+    "network": "job containers never get a network",
+    "network_mode": "job containers never get a network",
+    "network_disabled": "job containers never get a network",
+    "read_only": "the root filesystem of a job container is always read-only",
+    "privileged": "job containers are never privileged",
+    "cap_add": "job containers keep no capabilities",
+    "volumes": "a job container sees only its own input and output",
+    "user": "job containers always run as the configured non-root runner user",
+    "security_opt": "no-new-privileges is always set",
+}
+
+
+class ContainerSettings(_Section):
+    """Limits of every job container (an allowlist: nothing else can be configured)."""
+
+    train_timeout_seconds: int = Field(default=300, ge=1, le=86_400)
+    predict_timeout_seconds: int = Field(default=120, ge=1, le=86_400)
+    memory_mb: int = Field(default=2048, ge=64)
+    cpus: float = Field(default=1.0, gt=0)
+    pids: int = Field(default=256, ge=16)
+    tmpfs_mb: int = Field(default=512, ge=16)
+    runtime: str | None = None
+    keep_failed_containers: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_loosening(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key, why in _FORBIDDEN_CONTAINER_KEYS.items():
+                if key in data:
+                    raise ValueError(f"container.{key} cannot be configured: {why}")
+        return data
+
+
+class QueueSettings(_Section):
+    max_running: int | None = Field(default=None, ge=1)
+    per_user_running: int = Field(default=1, ge=1)
+    per_user_queued: int = Field(default=5, ge=0)
+    reconcile_interval_seconds: float = Field(default=30, gt=0)
+
+    @property
+    def running_cap(self) -> int:
+        """The global cap on running job containers (default: the number of cores)."""
+        return self.max_running or os.cpu_count() or 1
+
+
+class QuotaSettings(_Section):
+    max_models_per_user: int = Field(default=50, ge=1)
+    max_model_size_mb: int = Field(default=100, ge=1)
+    max_result_json_bytes: int = Field(default=1_048_576, ge=1024)
+    max_artifacts: int = Field(default=64, ge=1)
+    max_artifacts_mb: int = Field(default=200, ge=1)
+    max_stdout_lines: int = Field(default=5000, ge=10)
+
+
+class UploadSettings(_Section):
+    max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_rows: int = Field(default=1_000_000, ge=1)
+    max_columns: int = Field(default=500, ge=1)
+
+
+class MLSettings(_Section):
+    """The plan's ml_engine section: defaults and allowed ranges of every hyperparameter."""
+
+    min_training_samples: int = Field(default=10, ge=2)
+    default_test_size: float = Field(default=0.2, gt=0, lt=1)
+    default_cv_folds: int = Field(default=5, ge=2, le=20)
+    default_missing_strategy: Literal["mean", "median", "drop"] = "mean"
+    default_scaling: Literal["standard", "minmax", "robust", "none"] = "standard"
+    default_hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    hyperparameter_ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    hyperparameter_choices: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None  # from TELEGRAM_BOT_TOKEN
+    api_base: str | None = None
+    allowed_user_ids: list[int] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=20, ge=1)
+
+
+class AnthropicSettings(_Section):
+    api_key: SecretStr | None = None  # from ANTHROPIC_API_KEY
+    model: str = "claude-sonnet-4-5"
+    base_url: str | None = None
+    timeout_seconds: float = Field(default=20, gt=0)
+
+
+class LoggingSettings(_Section):
+    level: str = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Section):
+    """The whole configuration, validated. Build it with `load_settings`."""
+
+    data_dir: Path = Path("data")
+    runner: RunnerSettings = RunnerSettings()
+    container: ContainerSettings = ContainerSettings()
+    queue: QueueSettings = QueueSettings()
+    quotas: QuotaSettings = QuotaSettings()
+    uploads: UploadSettings = UploadSettings()
+    ml_engine: MLSettings = MLSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    anthropic: AnthropicSettings = AnthropicSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the YAML file, apply the environment and `overrides` (nested dicts), validate.
+
+    Raises ConfigError with the offending key when anything is wrong.
+    """
+    env = os.environ if env is None else env
+    path = Path(path or env.get("STATAGENT_CONFIG") or DEFAULT_CONFIG_PATH)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration {path} must be a mapping at the top level")
+
+    if data_dir := env.get("STATAGENT_DATA_DIR"):
+        raw["data_dir"] = data_dir
+    if token := env.get("TELEGRAM_BOT_TOKEN"):
+        raw.setdefault("telegram", {})["token"] = token
+    if key := env.get("ANTHROPIC_API_KEY"):
+        raw.setdefault("anthropic", {})["api_key"] = key
+    if overrides:
+        raw = _merge(raw, overrides)
+
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration {path}: {problems}") from exc
+    return settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

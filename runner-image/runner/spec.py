@@ -1,0 +1,284 @@
+"""The job contract between the controller (host) and the runner (container).
+
+This module is the one definition of the job spec, the progress events and the result.
+It imports only pydantic and the standard library, so the host installs it too and
+builds specs with the very types the runner validates.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SPEC_VERSION = 1
+
+# Paths inside the job container.
+JOB_ROOT = PurePosixPath("/job")
+INPUT_DIR = "input"  # read-only: job.json and data.parquet
+MODEL_DIR = "model"  # read-only, prediction jobs only: the saved model folder
+OUTPUT_DIR = "output"  # the only writable place besides /tmp
+SPEC_FILE = "job.json"
+DATA_FILE = "data.parquet"
+RESULT_FILE = "result.json"
+# Inside OUTPUT_DIR: the model folder a training job produces, its plots, predictions.
+OUTPUT_MODEL_DIR = "model"
+OUTPUT_PLOTS_DIR = "plots"
+PREDICTIONS_PARQUET = "predictions.parquet"
+PREDICTIONS_CSV = "predictions.csv"
+METADATA_FILE = "metadata.json"
+
+MODEL_ID_RE = re.compile(r"^model_[0-9a-f]{8}$")
+JOB_ID_RE = re.compile(r"^job_[0-9a-f]{12}$")
+
+
+class ExitCode(int, Enum):
+    """Process exit codes of `python -m runner`. Anything else is a crash."""
+
+    OK = 0
+    BAD_INPUT = 2  # the user's to fix: bad spec, bad data, missing columns
+    TRAINING_FAILED = 3  # the data was fine but fitting or evaluating failed
+
+
+class ErrorCode(str, Enum):
+    """Machine-readable reasons in result.json; the host maps each to one sentence."""
+
+    BAD_SPEC = "bad_spec"
+    EMPTY_DATA = "empty_data"
+    UNREADABLE_DATA = "unreadable_data"
+    MISSING_COLUMN = "missing_column"
+    INSUFFICIENT_DATA = "insufficient_data"
+    NO_VARIANCE = "no_variance"
+    NON_NUMERIC_TARGET = "non_numeric_target"
+    TOO_FEW_PER_CLASS = "too_few_per_class"
+    NO_USABLE_FEATURES = "no_usable_features"
+    UNSUPPORTED_MODEL = "unsupported_model"
+    MODEL_UNREADABLE = "model_unreadable"
+    FEATURE_MISMATCH = "feature_mismatch"
+    TRAINING_FAILED = "training_failed"
+    INTERNAL = "internal"
+
+
+class TaskType(str, Enum):
+    REGRESSION = "regression"
+    CLASSIFICATION = "classification"
+
+
+class ModelType(str, Enum):
+    LINEAR = "linear"
+    RIDGE = "ridge"
+    LASSO = "lasso"
+    ELASTICNET = "elasticnet"
+    POLYNOMIAL = "polynomial"
+    LOGISTIC = "logistic"
+    SVM = "svm"
+    RANDOM_FOREST = "random_forest"
+    GRADIENT_BOOSTING = "gradient_boosting"
+    NEURAL_NETWORK = "neural_network"
+
+
+class Scaling(str, Enum):
+    STANDARD = "standard"
+    MINMAX = "minmax"
+    ROBUST = "robust"
+    NONE = "none"
+
+
+class MissingStrategy(str, Enum):
+    MEAN = "mean"
+    MEDIAN = "median"
+    DROP = "drop"
+
+
+class Validation(str, Enum):
+    HOLD_OUT = "hold_out"
+    CROSS_VALIDATION = "cross_validation"
+
+
+# Which tasks each model serves, and the hyperparameter names it accepts. The host refuses
+# anything else before a container starts; the runner builds estimators from these only.
+MODEL_TASKS: dict[ModelType, frozenset[TaskType]] = {
+    ModelType.LINEAR: frozenset({TaskType.REGRESSION}),
+    ModelType.RIDGE: frozenset({TaskType.REGRESSION}),
+    ModelType.LASSO: frozenset({TaskType.REGRESSION}),
+    ModelType.ELASTICNET: frozenset({TaskType.REGRESSION}),
+    ModelType.POLYNOMIAL: frozenset({TaskType.REGRESSION}),
+    ModelType.LOGISTIC: frozenset({TaskType.CLASSIFICATION}),
+    ModelType.SVM: frozenset(TaskType),
+    ModelType.RANDOM_FOREST: frozenset(TaskType),
+    ModelType.GRADIENT_BOOSTING: frozenset(TaskType),
+    ModelType.NEURAL_NETWORK: frozenset(TaskType),
+}
+
+MODEL_HYPERPARAMETERS: dict[ModelType, frozenset[str]] = {
+    ModelType.LINEAR: frozenset(),
+    ModelType.RIDGE: frozenset({"alpha"}),
+    ModelType.LASSO: frozenset({"alpha", "max_iter"}),
+    ModelType.ELASTICNET: frozenset({"alpha", "l1_ratio", "max_iter"}),
+    ModelType.POLYNOMIAL: frozenset({"degree", "alpha"}),
+    ModelType.LOGISTIC: frozenset({"C", "max_iter"}),
+    ModelType.SVM: frozenset({"C", "kernel", "gamma", "epsilon"}),
+    ModelType.RANDOM_FOREST: frozenset(
+        {"n_estimators", "max_depth", "min_samples_split", "min_samples_leaf"}
+    ),
+    ModelType.GRADIENT_BOOSTING: frozenset(
+        {"n_estimators", "learning_rate", "max_depth", "subsample"}
+    ),
+    ModelType.NEURAL_NETWORK: frozenset(
+        {"hidden_layers", "dropout", "epochs", "batch_size", "learning_rate", "patience"}
+    ),
+}
+
+HyperValue = Union[bool, int, float, str, list[int], None]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Preprocessing(_Strict):
+    scaling: Scaling = Scaling.STANDARD
+    missing_strategy: MissingStrategy = MissingStrategy.MEAN
+
+
+class _JobBase(_Strict):
+    spec_version: int = SPEC_VERSION
+    job_id: str
+    model_id: str
+    user_id: str
+
+    @field_validator("model_id")
+    @classmethod
+    def _model_id(cls, v: str) -> str:
+        if not MODEL_ID_RE.match(v):
+            raise ValueError("model_id must look like model_0123abcd")
+        return v
+
+    @field_validator("job_id")
+    @classmethod
+    def _job_id(cls, v: str) -> str:
+        if not JOB_ID_RE.match(v):
+            raise ValueError("job_id must look like job_0123456789ab")
+        return v
+
+
+class TrainSpec(_JobBase):
+    """Everything a training job needs. Column names are data, never code."""
+
+    command: Literal["train"] = "train"
+    target_column: str = Field(min_length=1)
+    # None means: every column except the target (the runner still leaves out useless ones).
+    feature_columns: list[str] | None = None
+    model_type: ModelType
+    # None means: inferred from the target column.
+    task_type: TaskType | None = None
+    # Complete, already merged with the configured defaults and range-checked by the host.
+    hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
+    validation: Validation = Validation.HOLD_OUT
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    preprocessing: Preprocessing = Preprocessing()
+    min_training_samples: int = Field(default=10, ge=2)
+    seed: int = 42
+    # The runner image id the host started, recorded in the model's metadata.
+    image_id: str | None = None
+
+
+class PredictSpec(_JobBase):
+    """A prediction job: the saved model is mounted read-only at /job/model."""
+
+    command: Literal["predict"] = "predict"
+    return_probabilities: bool = True
+
+
+JobSpec = Annotated[Union[TrainSpec, PredictSpec], Field(discriminator="command")]
+
+
+class _JobSpecDoc(BaseModel):
+    spec: JobSpec
+
+
+def parse_spec(raw: str | bytes) -> TrainSpec | PredictSpec:
+    """Parse and validate a job.json document (raises pydantic.ValidationError)."""
+    return _JobSpecDoc.model_validate_json(b'{"spec":' + _as_bytes(raw) + b"}").spec
+
+
+def _as_bytes(raw: str | bytes) -> bytes:
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+class ProgressEvent(BaseModel):
+    """One JSON line on the runner's stdout."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Literal["progress"] = "progress"
+    stage: str
+    percent: float = Field(ge=0, le=100)
+    message: str = ""
+
+
+class ErrorInfo(BaseModel):
+    code: ErrorCode
+    message: str  # one sentence a user can act on
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class DroppedColumn(BaseModel):
+    column: str
+    reason: str
+
+
+class TrainOutcome(BaseModel):
+    """What a finished training job reports (the model folder holds the rest)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model_type: ModelType
+    task_type: TaskType
+    target_column: str
+    feature_columns: list[str]
+    hyperparameters: dict[str, HyperValue]
+    # {"train": {...}, "test": {...}, "cross_validation": {...}, "baseline": {...}}
+    metrics: dict[str, Any]
+    verdicts: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    dropped_columns: list[DroppedColumn] = Field(default_factory=list)
+    rows_used: int
+    rows_dropped: dict[str, int] = Field(default_factory=dict)
+    feature_importance: dict[str, float] = Field(default_factory=dict)
+    classes: list[Any] | None = None
+    model_format: str
+    plots: list[str] = Field(default_factory=list)  # file names under output/plots
+    training_time_seconds: float
+
+
+class PredictOutcome(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model_type: ModelType
+    task_type: TaskType
+    rows: int
+    preview: list[dict[str, Any]]  # the first rows: prediction (and probabilities)
+    warnings: list[str] = Field(default_factory=list)
+    ignored_columns: list[str] = Field(default_factory=list)
+    feature_importance: dict[str, float] = Field(default_factory=dict)
+    classes: list[Any] | None = None
+
+
+class Result(BaseModel):
+    """result.json: always written, on success and on every failure."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    command: Literal["train", "predict", "selftest"] | None = None
+    job_id: str | None = None
+    model_id: str | None = None
+    error: ErrorInfo | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    train: TrainOutcome | None = None
+    predict: PredictOutcome | None = None
