@@ -1,0 +1,238 @@
+"""The validated task: what a user asked for, as data. The parser fills it; the controller runs it.
+
+`Task` carries the plan's fields. `build_spec` merges the configured defaults, refuses unknown
+hyperparameters and values out of range with a message that names what is allowed, and returns
+the runner's job spec. Nothing here ever becomes code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from config import MLSettings
+from config.errors import TaskError
+from runner.spec import (
+    MODEL_HYPERPARAMETERS,
+    MODEL_TASKS,
+    HyperValue,
+    MissingStrategy,
+    ModelType,
+    PredictSpec,
+    Preprocessing,
+    Scaling,
+    TaskType,
+    TrainSpec,
+    Validation,
+)
+
+__all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters"]
+
+
+class PreprocessingRequest(BaseModel):
+    """What the user said about preprocessing; None means: the configured default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scaling: Scaling | None = None
+    missing_strategy: MissingStrategy | None = None
+
+
+class Task(BaseModel):
+    """One request, training (`ml_train`) or prediction (`ml_score`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_type: Literal["ml_train", "ml_score"]
+    operation: Literal["train_model", "train_neural_network", "predict"]
+    user_id: str
+    conversation_id: str = ""
+    dataset_id: str | None = None
+    # Training
+    model_type: ModelType | None = None
+    learning_task: TaskType | None = None  # regression/classification; None: from the target
+    target_column: str | None = None
+    feature_columns: list[str] | None = None  # None: all other columns
+    test_size: float | None = Field(default=None, gt=0, lt=1)
+    hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
+    validation: Validation | None = None
+    cv_folds: int | None = Field(default=None, ge=2, le=20)
+    preprocessing: PreprocessingRequest = PreprocessingRequest()
+    # Prediction
+    model_id: str | None = None
+    return_probabilities: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Task:
+        if self.task_type == "ml_score":
+            if self.operation != "predict":
+                raise ValueError("a prediction task has operation 'predict'")
+        elif self.operation == "predict":
+            raise ValueError("a training task cannot have operation 'predict'")
+        elif (self.operation == "train_neural_network") != (
+            self.model_type == ModelType.NEURAL_NETWORK
+        ):
+            raise ValueError("operation train_neural_network goes with model_type neural_network")
+        return self
+
+    @classmethod
+    def train(cls, *, user_id: str, model_type: ModelType | str, **fields: Any) -> Task:
+        """A training task; the operation follows from the model type."""
+        model_type = ModelType(model_type)
+        operation = (
+            "train_neural_network" if model_type == ModelType.NEURAL_NETWORK else "train_model"
+        )
+        return cls(
+            task_type="ml_train",
+            operation=operation,
+            user_id=user_id,
+            model_type=model_type,
+            **fields,
+        )
+
+    @classmethod
+    def predict(cls, *, user_id: str, model_id: str, **fields: Any) -> Task:
+        """A prediction task with a saved model."""
+        return cls(
+            task_type="ml_score", operation="predict", user_id=user_id, model_id=model_id, **fields
+        )
+
+
+def build_spec(
+    task: Task,
+    *,
+    ml: MLSettings,
+    job_id: str,
+    model_id: str,
+    image_id: str | None = None,
+) -> TrainSpec | PredictSpec:
+    """Turn a task into the runner's job spec, or raise TaskError saying what to change."""
+    if task.task_type == "ml_score":
+        return PredictSpec(
+            job_id=job_id,
+            model_id=model_id,
+            user_id=task.user_id,
+            return_probabilities=task.return_probabilities,
+        )
+    if task.model_type is None:
+        raise TaskError("no model type", user_message="Which model should I train?")
+    if not task.target_column:
+        raise TaskError("no target", user_message="Which column should the model predict?")
+    if task.learning_task and task.learning_task not in MODEL_TASKS[task.model_type]:
+        raise TaskError(
+            f"{task.model_type.value} cannot do {task.learning_task.value}",
+            user_message=(
+                f"A {_label(task.model_type)} model cannot do {task.learning_task.value}. "
+                f"Models for {task.learning_task.value}: {_models_for(task.learning_task)}."
+            ),
+        )
+    return TrainSpec(
+        job_id=job_id,
+        model_id=model_id,
+        user_id=task.user_id,
+        target_column=task.target_column,
+        feature_columns=task.feature_columns,
+        model_type=task.model_type,
+        task_type=task.learning_task,
+        hyperparameters=_hyperparameters(task.model_type, task.hyperparameters, ml),
+        validation=task.validation or Validation.HOLD_OUT,
+        test_size=task.test_size or ml.default_test_size,
+        cv_folds=task.cv_folds or ml.default_cv_folds,
+        preprocessing=Preprocessing(
+            scaling=task.preprocessing.scaling or Scaling(ml.default_scaling),
+            missing_strategy=(
+                task.preprocessing.missing_strategy
+                or MissingStrategy(ml.default_missing_strategy)
+            ),
+        ),
+        min_training_samples=ml.min_training_samples,
+        image_id=image_id,
+    )
+
+
+def describe_hyperparameters(model_type: ModelType, ml: MLSettings) -> str:
+    """'n_estimators (10 to 500, default 100), max_depth (...)' for help texts and refusals."""
+    parts = []
+    defaults = ml.default_hyperparameters.get(model_type.value, {})
+    for name in sorted(MODEL_HYPERPARAMETERS[model_type]):
+        allowed = _allowed(name, ml)
+        default = f", default {defaults[name]}" if name in defaults else ""
+        parts.append(f"{name} ({allowed}{default})" if allowed else f"{name}{default}")
+    return ", ".join(parts) or "none"
+
+
+def _hyperparameters(
+    model_type: ModelType, given: dict[str, HyperValue], ml: MLSettings
+) -> dict[str, HyperValue]:
+    known = MODEL_HYPERPARAMETERS[model_type]
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise TaskError(
+            f"unknown hyperparameters {unknown} for {model_type.value}",
+            user_message=(
+                f"A {_label(model_type)} model has no setting {', '.join(map(repr, unknown))}. "
+                f"Its settings: {describe_hyperparameters(model_type, ml)}."
+            ),
+        )
+    merged = {**ml.default_hyperparameters.get(model_type.value, {}), **given}
+    for name, value in merged.items():
+        _check_value(model_type, name, value, ml)
+    return merged
+
+
+def _check_value(model_type: ModelType, name: str, value: HyperValue, ml: MLSettings) -> None:
+    def refuse(why: str) -> TaskError:
+        return TaskError(
+            f"{model_type.value}.{name}={value!r}: {why}",
+            user_message=f"{name} = {value} is not allowed for a {_label(model_type)} model: {why}.",
+        )
+
+    if name in ml.hyperparameter_choices:
+        choices = ml.hyperparameter_choices[name]
+        if value not in choices:
+            raise refuse(f"choose one of {', '.join(choices)}")
+        return
+    if name == "hidden_layers":
+        if (
+            not isinstance(value, list)
+            or not 1 <= len(value) <= 5
+            or not all(isinstance(v, int) and 1 <= v <= 1024 for v in value)
+        ):
+            raise refuse("give 1 to 5 layer sizes between 1 and 1024, like [64, 32]")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise refuse("it must be a number")
+    if name in ml.hyperparameter_ranges:
+        low, high = ml.hyperparameter_ranges[name]
+        if not low <= value <= high:
+            raise refuse(f"the allowed range is {_num(low)} to {_num(high)}")
+    if isinstance(value, float) and name in _INTEGER_PARAMETERS and not value.is_integer():
+        raise refuse("it must be a whole number")
+
+
+_INTEGER_PARAMETERS = frozenset(
+    {"n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "epochs",
+     "batch_size", "degree", "max_iter", "patience"}
+)
+
+
+def _allowed(name: str, ml: MLSettings) -> str:
+    if name in ml.hyperparameter_choices:
+        return " or ".join(ml.hyperparameter_choices[name])
+    if name in ml.hyperparameter_ranges:
+        low, high = ml.hyperparameter_ranges[name]
+        return f"{_num(low)} to {_num(high)}"
+    return ""
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _label(model_type: ModelType) -> str:
+    return model_type.value.replace("_", " ")
+
+
+def _models_for(kind: TaskType) -> str:
+    return ", ".join(_label(m) for m, kinds in MODEL_TASKS.items() if kind in kinds)
