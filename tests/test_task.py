@@ -1,0 +1,95 @@
+"""Task -> job spec: defaults merged from config, bad hyperparameters refused with what is allowed."""
+
+import pytest
+from pydantic import ValidationError
+
+from config import load_settings
+from config.errors import TaskError
+from controller.task import Task, build_spec, describe_hyperparameters
+from runner.spec import ModelType, PredictSpec, Scaling, TrainSpec, Validation
+
+ML = load_settings(env={}).ml_engine
+IDS = {"job_id": "job_0123456789ab", "model_id": "model_0123abcd"}
+
+
+def spec_for(**fields) -> TrainSpec:
+    fields.setdefault("target_column", "price")
+    fields.setdefault("model_type", "random_forest")
+    spec = build_spec(Task.train(user_id="u1", **fields), ml=ML, **IDS)
+    assert isinstance(spec, TrainSpec)
+    return spec
+
+
+def test_defaults_come_from_config() -> None:
+    spec = spec_for()
+    assert spec.hyperparameters == {"n_estimators": 100, "max_depth": 10, "min_samples_split": 2}
+    assert spec.test_size == 0.2 and spec.cv_folds == 5
+    assert spec.validation is Validation.HOLD_OUT
+    assert spec.preprocessing.scaling is Scaling.STANDARD
+    assert spec.min_training_samples == 10
+
+
+def test_user_values_override_defaults_and_travel_as_data() -> None:
+    name = "__import__('os').system('id')"
+    spec = spec_for(
+        target_column=name,
+        feature_columns=["a; rm -rf /", "ü"],
+        hyperparameters={"n_estimators": 200},
+        validation="cross_validation",
+        cv_folds=10,
+        preprocessing={"scaling": "minmax"},
+    )
+    assert spec.target_column == name
+    assert spec.feature_columns == ["a; rm -rf /", "ü"]
+    assert spec.hyperparameters["n_estimators"] == 200
+    assert spec.cv_folds == 10 and spec.preprocessing.scaling is Scaling.MINMAX
+
+
+@pytest.mark.parametrize(
+    ("model", "params", "message"),
+    [
+        ("random_forest", {"n_estimators": 1000}, "allowed range is 10 to 500"),
+        ("random_forest", {"max_depth": 0}, "allowed range is 1 to 50"),
+        ("random_forest", {"max_depth": 2.5}, "whole number"),
+        ("random_forest", {"learning_rate": 0.1}, "no setting 'learning_rate'"),
+        ("ridge", {"alpha": 100}, "0.0001 to 10"),
+        ("svm", {"kernel": "magic"}, "choose one of linear, rbf, poly, sigmoid"),
+        ("svm", {"C": "big"}, "must be a number"),
+        ("neural_network", {"epochs": 5}, "10 to 200"),
+        ("neural_network", {"hidden_layers": [64, 0]}, "layer sizes"),
+        ("gradient_boosting", {"learning_rate": 0.9}, "0.001 to 0.5"),
+    ],
+)
+def test_refusals_name_what_is_allowed(model, params, message) -> None:
+    with pytest.raises(TaskError) as info:
+        spec_for(model_type=model, hyperparameters=params)
+    assert message in info.value.user_message
+
+
+def test_unknown_setting_lists_the_model_settings() -> None:
+    with pytest.raises(TaskError) as info:
+        spec_for(hyperparameters={"trees": 5})
+    assert "n_estimators (10 to 500, default 100)" in info.value.user_message
+
+
+def test_model_that_cannot_do_the_task_is_refused() -> None:
+    with pytest.raises(TaskError, match="cannot do classification") as info:
+        spec_for(model_type="lasso", learning_task="classification")
+    assert "logistic" in info.value.user_message
+
+
+def test_operation_follows_model_type() -> None:
+    assert Task.train(user_id="u", model_type="neural_network").operation == "train_neural_network"
+    with pytest.raises(ValidationError):
+        Task(task_type="ml_train", operation="predict", user_id="u")
+
+
+def test_prediction_spec() -> None:
+    spec = build_spec(Task.predict(user_id="u1", model_id="model_0123abcd"), ml=ML, **IDS)
+    assert isinstance(spec, PredictSpec) and spec.return_probabilities
+
+
+def test_describe_lists_every_setting_of_a_model() -> None:
+    text = describe_hyperparameters(ModelType.NEURAL_NETWORK, ML)
+    for name in ("hidden_layers", "dropout", "epochs", "batch_size", "learning_rate"):
+        assert name in text
