@@ -1,0 +1,34 @@
+"""Words to a task: what a chat message asks for, checked against the current table.
+
+    parser = make_parser(settings.anthropic)          # Claude with a key, else the offline parser
+    draft = await parser.parse(text, table=table, model_ids=ids)   # ids: newest first
+    while draft.questions:                            # ask draft.questions[0] with its options
+        draft = answer(draft, field=draft.questions[0].field, value=reply, table=table)
+    task = to_task(draft, user_id=..., dataset_id=...)  # TRAIN and PREDICT drafts
+
+Both parsers end in the same check against the table (`_draft.resolve`): column names are
+matched loosely and to close misspellings, and whatever is missing or ambiguous becomes a
+question with buttons; nothing is guessed silently. Column names are data throughout.
+"""
+
+from bot.parsing._answer import answer
+from bot.parsing._claude import ClaudeParser, make_parser
+from bot.parsing._cli import parse_command, register
+from bot.parsing._draft import to_task
+from bot.parsing._offline import OfflineParser
+from bot.parsing._types import Draft, Intent, Parser, Question, TableInfo
+
+__all__ = [
+    "ClaudeParser",
+    "Draft",
+    "Intent",
+    "OfflineParser",
+    "Parser",
+    "Question",
+    "TableInfo",
+    "answer",
+    "make_parser",
+    "parse_command",
+    "register",
+    "to_task",
+]

@@ -1,0 +1,77 @@
+"""`statagent parse --data FILE "TEXT"`: the task the offline parser makes of some words, as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bot.parsing._draft import to_task
+from bot.parsing._offline import OfflineParser
+from bot.parsing._types import Draft, Intent, TableInfo
+from config import Settings
+from config.errors import TaskError
+
+_CLI_USER = "cli"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `parse` subcommand; it sets `args.func` to `parse_command`."""
+    command = subparsers.add_parser(
+        "parse", help="print the task the offline parser makes of TEXT (JSON), for debugging"
+    )
+    command.add_argument("text", metavar="TEXT", help="the request, in words")
+    command.add_argument(
+        "--data", type=Path, metavar="FILE", help="the table (CSV, Excel or Parquet) it is about"
+    )
+    command.add_argument(
+        "--model-id",
+        dest="model_ids",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a saved model id the words may refer to (repeat it, newest first)",
+    )
+    command.set_defaults(func=parse_command)
+
+
+def parse_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the draft and, when it is complete, its task as JSON; 2 when the task is refused."""
+    table = _read_table(args.data, settings) if args.data else None
+    draft = OfflineParser().parse_now(args.text, table=table, model_ids=list(args.model_ids))
+    report: dict[str, Any] = _describe(draft)
+    code = 0
+    if not draft.questions and draft.intent in (Intent.TRAIN, Intent.PREDICT):
+        try:
+            report["task"] = to_task(draft, user_id=_CLI_USER, dataset_id=None).model_dump(mode="json")
+        except TaskError as exc:
+            report["error"] = exc.user_message
+            code = 2
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return code
+
+
+def _describe(draft: Draft) -> dict[str, Any]:
+    return {
+        "intent": draft.intent.value,
+        "fields": draft.fields,
+        "model_id": draft.model_id,
+        "excluded": draft.excluded,
+        "questions": [{"field": q.field, "text": q.text, "options": q.options} for q in draft.questions],
+        "notes": draft.notes,
+        "task": None,
+    }
+
+
+def _read_table(path: Path, settings: Settings) -> TableInfo:
+    """The table's columns and kinds, read the way an upload is (in a throwaway store)."""
+    from store import Store
+
+    with (
+        tempfile.TemporaryDirectory(prefix="statagent-parse-") as folder,
+        Store(data_dir=Path(folder), uploads=settings.uploads, quotas=settings.quotas) as store,
+    ):
+        record = store.ingest_file(user_id=_CLI_USER, path=path)
+    return TableInfo.from_summary(record.summary)

@@ -1,0 +1,247 @@
+"""The one step both parsers end with: check a draft against the table and the user's models.
+
+`resolve` turns the column names as written into the table's own names (or questions), sets the
+feature list for "everything except X", and asks for what is missing: the target, the model
+type (offering the models that fit the target), the model id. It is idempotent, so an answer
+is put in place and the draft simply resolved again. `to_task` makes the validated Task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.parsing._columns import Match, match_column
+from bot.parsing._types import Draft, Intent, Question, TableInfo
+from config.errors import TaskError
+from controller.task import Task
+from runner.spec import MODEL_TASKS, ModelType, TaskType
+
+# The order model types are offered in; those that fit the target come first.
+MODEL_ORDER = [
+    ModelType.LINEAR,
+    ModelType.LOGISTIC,
+    ModelType.RANDOM_FOREST,
+    ModelType.GRADIENT_BOOSTING,
+    ModelType.RIDGE,
+    ModelType.LASSO,
+    ModelType.ELASTICNET,
+    ModelType.POLYNOMIAL,
+    ModelType.SVM,
+    ModelType.NEURAL_NETWORK,
+]
+_CATEGORY_KINDS = frozenset({"categorical", "boolean", "text"})
+_MODEL_QUESTION = {
+    Intent.PREDICT: "Which model should I use for the predictions?",
+    Intent.SHOW_MODEL: "Which model should I show?",
+    Intent.DELETE_MODEL: "Which model should I delete?",
+}
+
+
+def model_label(model: ModelType | str) -> str:
+    """ "random_forest" -> "random forest"."""
+    return ModelType(model).value.replace("_", " ")
+
+
+def resolve(
+    draft: Draft,
+    *,
+    table: TableInfo | None,
+    model_ids: list[str] | None,
+    latest_model: bool = False,
+) -> Draft:
+    """Check `draft` against `table` and `model_ids` (newest first) and list what to ask.
+
+    With `model_ids=None` (an answer to a question) the model-id questions are kept as they were.
+    `latest_model` means the user said "my last model".
+    """
+    if draft.intent is Intent.TRAIN:
+        return _resolve_training(draft, table)
+    if draft.intent in _MODEL_QUESTION:
+        if model_ids is None:
+            return draft
+        return _resolve_model_id(draft, model_ids, latest_model)
+    return dataclasses.replace(draft, questions=[])
+
+
+def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
+    fields = dict(draft.fields)
+    notes = list(draft.notes)
+    questions: list[Question] = []
+    excluded = list(draft.excluded)
+
+    def settle(written: str) -> str | None:
+        """The column `written` means, or None after queueing a question about it."""
+        if table is None:
+            return written
+        found = match_column(written, table.columns)
+        if found.column is not None:
+            if found.noteworthy:
+                note(notes, f"Matched '{written}' to column '{found.column}'.")
+            return found.column
+        if not any(q.field == f"column:{written}" for q in questions):
+            questions.append(_column_question(found))
+        return None
+
+    target = fields.get("target_column")
+    if target is not None:
+        target = settle(target)
+        if target is not None:
+            fields["target_column"] = target
+    else:
+        questions.append(
+            Question(
+                field="target_column",
+                text="Which column should the model predict?",
+                options=list(table.columns) if table else [],
+            )
+        )
+
+    features = fields.get("feature_columns")
+    features_settled = True
+    if features is not None:
+        settled = [settle(name) for name in features]
+        features_settled = None not in settled
+        features = _unique([c or w for c, w in zip(settled, features, strict=True)])
+    if excluded:
+        settled = [settle(name) for name in excluded]
+        excluded = _unique([c or w for c, w in zip(settled, excluded, strict=True)])
+        if table is not None and None not in settled and features_settled and target is not None:
+            features = [c for c in (features or table.columns) if c not in excluded]
+            excluded = []
+    elif features_settled and target is not None and features and target in features:
+        note(notes, f"'{target}' is the column to predict, so it is not used as a feature.")
+    if features is not None:
+        if target is not None and features_settled:
+            features = [c for c in features if c != target]
+            if not features:
+                questions.append(
+                    Question(
+                        field="feature_columns",
+                        text="That leaves no columns to learn from. Which column should the model use?",
+                        options=[c for c in (table.columns if table else []) if c != target],
+                    )
+                )
+        fields["feature_columns"] = features
+
+    model_question = _model_question(fields, target, table)
+    if model_question:
+        questions.append(model_question)
+    return dataclasses.replace(draft, fields=fields, questions=questions, notes=notes, excluded=excluded)
+
+
+def _column_question(found: Match) -> Question:
+    written = found.written
+    if found.ambiguous:
+        quoted = [f"'{c}'" for c in found.candidates]
+        choices = ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
+        text = f"'{written}' could be {choices} — which one?"
+    else:
+        text = f"There is no column '{written}'. Which column do you mean?"
+    return Question(field=f"column:{written}", text=text, options=list(found.candidates))
+
+
+def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo | None) -> Question | None:
+    kind = table.kinds.get(target) if table and target else None
+    said = fields.get("learning_task")
+    wanted = TaskType(said) if said else (TaskType.CLASSIFICATION if kind in _CATEGORY_KINDS else None)
+    options = _models_for(wanted)
+    model = fields.get("model_type")
+    if model is None:
+        about = f" to predict '{target}'" if target else ""
+        return Question(field="model_type", text=f"Which model should I train{about}?", options=options)
+    model = ModelType(model)
+    if target is None or wanted is None or wanted in MODEL_TASKS[model]:
+        return None
+    if said:
+        text = f"A {model_label(model)} model cannot do {wanted.value}. Which model should I use?"
+    else:
+        text = (
+            f"'{target}' holds categories, and a {model_label(model)} model only predicts numbers. "
+            "Which model should I use?"
+        )
+    return Question(field="model_type", text=text, options=options)
+
+
+def _models_for(task: TaskType | None) -> list[str]:
+    if task is not None:
+        return [m.value for m in MODEL_ORDER if task in MODEL_TASKS[m]]
+    regression = [m.value for m in MODEL_ORDER if TaskType.REGRESSION in MODEL_TASKS[m]]
+    return regression + [m.value for m in MODEL_ORDER if m.value not in regression]
+
+
+def _resolve_model_id(draft: Draft, model_ids: list[str], latest_model: bool) -> Draft:
+    notes = list(draft.notes)
+    model_id = draft.model_id
+    question = None
+    if model_id is None and latest_model and model_ids:
+        model_id = model_ids[0]
+        note(notes, f"Using your latest model, {model_id}.")
+    elif model_id is None and len(model_ids) == 1 and draft.intent is not Intent.DELETE_MODEL:
+        model_id = model_ids[0]
+        note(notes, f"Using your only model, {model_id}.")
+    if model_id is None and model_ids:
+        question = Question(field="model_id", text=_MODEL_QUESTION[draft.intent], options=list(model_ids))
+    elif model_id is not None and model_ids and model_id not in model_ids:
+        close = difflib.get_close_matches(model_id, model_ids, n=len(model_ids), cutoff=0.5)
+        question = Question(
+            field="model_id",
+            text=f"You have no model {model_id}. Which one do you mean?",
+            options=close + [m for m in model_ids if m not in close],
+        )
+    questions = [question] if question else []
+    return dataclasses.replace(draft, model_id=model_id, notes=notes, questions=questions)
+
+
+def to_task(draft: Draft, *, user_id: str, dataset_id: str | None, conversation_id: str = "") -> Task:
+    """The validated Task of a complete TRAIN or PREDICT draft.
+
+    Raises TaskError (with a user_message) when the draft cannot become a task, e.g. a
+    prediction when the user has no model, or a value the task does not allow.
+    """
+    if draft.questions:
+        raise ValueError("the draft still has open questions")
+    common = {"user_id": user_id, "dataset_id": dataset_id, "conversation_id": conversation_id}
+    try:
+        if draft.intent is Intent.TRAIN:
+            if draft.excluded:
+                raise TaskError(
+                    "exclusions without a table",
+                    user_message="Send me the table first, then tell me what to train.",
+                )
+            fields = dict(draft.fields)
+            return Task.train(model_type=fields.pop("model_type"), **common, **fields)
+        if draft.intent is Intent.PREDICT:
+            if draft.model_id is None:
+                raise TaskError(
+                    "no model to predict with",
+                    user_message="You have no models yet. Train one first, then ask for predictions.",
+                )
+            extra = {k: v for k, v in draft.fields.items() if k == "return_probabilities"}
+            return Task.predict(model_id=draft.model_id, **common, **extra)
+    except ValidationError as exc:
+        raise TaskError(str(exc), user_message=_refusal(exc)) from exc
+    raise ValueError(f"a {draft.intent.value} request is not a task")
+
+
+def _refusal(exc: ValidationError) -> str:
+    """ "cv_folds = 50 is not allowed (input should be less than or equal to 20)." """
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "the request"
+        why = error["msg"][:1].lower() + error["msg"][1:]
+        parts.append(f"{name} = {error.get('input')!r} is not allowed ({why})")
+    return "; ".join(parts) + "."
+
+
+def note(notes: list[str], text: str) -> None:
+    """Add `text` unless it is already there (a draft is resolved again after each answer)."""
+    if text not in notes:
+        notes.append(text)
+
+
+def _unique(names: list[Any]) -> list[str]:
+    return list(dict.fromkeys(names))

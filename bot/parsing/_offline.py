@@ -1,0 +1,356 @@
+"""The rule-based parser: words to a draft, deterministically and without any network.
+
+The text is read in steps. Quoted names are set aside first (they are taken as written).
+Settings, preprocessing and model names are read and cut out (`_words`). Column names of the
+table are found and set aside too, so names like "Profit and Loss" survive. What is left is
+split at marker words ("predict", "using", "except", ...) into the target, the features and the
+columns to leave out, and everything is checked by the shared `resolve` step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
+from bot.parsing._draft import model_label, resolve
+from bot.parsing._types import Draft, Intent, TableInfo
+from bot.parsing._words import CUT, Found, read_settings
+
+_HOLE = "\ue000"  # a set-aside name is written as _HOLE + chr(_FIRST + its index)
+_FIRST = 0xE100
+_HOLE_RE = re.compile(f"{_HOLE}(.)")
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|«([^»]+)»|`([^`]+)`|(?<!\w)\'([^\']+)\'(?!\w)')
+_MODEL_ID = re.compile(r"\bmodel_[0-9a-z]+\b", re.IGNORECASE)
+_LATEST = re.compile(
+    r"\b(?:last|latest|newest|most\s+recent|previous|recent)\s+(?:\w+\s+){0,2}model\b", re.IGNORECASE
+)
+
+_SLASH = re.compile(r"^\s*/(?P<command>\w+)(?:@\w+)?\b(?P<rest>.*)$", re.DOTALL)
+_SLASH_INTENTS = {
+    "start": Intent.HELP,
+    "help": Intent.HELP,
+    "cancel": Intent.CANCEL,
+    "models": Intent.LIST_MODELS,
+    "model": Intent.SHOW_MODEL,
+    "delete": Intent.DELETE_MODEL,
+    "data": Intent.DATA_SUMMARY,
+    "train": Intent.TRAIN,
+    "predict": Intent.PREDICT,
+}
+
+
+def _whole(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"^\W*(?:{pattern})\W*$", re.IGNORECASE)
+
+
+def _any(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+_CANCEL = _whole(
+    r"(?:please\s+)?(?:cancel|stop|abort|never\s*mind|forget\s+(?:it|that)|quit|exit)"
+    r"(?:\s+(?:it|that|this|please|the\s+question))?"
+)
+_HELP = _whole(
+    r"help(?:\s+me)?(?:\s+please)?|what\s+can\s+you\s+do|what\s+do\s+you\s+do|how\s+does\s+(?:this|it)\s+work"
+    r"|how\s+do\s+i\s+(?:use\s+(?:this|you|it)|start)|commands|usage|start|hi|hello|hey|menu|\?"
+)
+_DELETE = _any(r"\b(?:delete|remove|erase|discard|get\s+rid\s+of|forget|throw\s+away)\b[^.;!?]*\bmodel")
+_LIST = _any(
+    r"\b(?:list|show|see|display|view|what\s+are|which\s+are|what|which)\b[^.;!?]*\bmodels\b"
+    r"|^\W*(?:my\s+)?models\W*$|\bmodels\s+(?:do\s+)?i\s+have\b"
+)
+_SHOW = _any(
+    r"\b(?:show|describe|details?|info(?:rmation)?|about|tell\s+me\s+about|inspect|look\s+at|explain"
+    r"|display|view)\b[^.;!?]*\bmodel\b"
+)
+_DATA = _any(
+    r"\bwhat'?s\s+in\s+(?:my|the|this)\s+(?:data|table|file|dataset|spreadsheet)\b"
+    r"|\b(?:describe|summari[sz]e|summary\s+of|overview\s+of|show(?:\s+me)?|explain|look\s+at"
+    r"|tell\s+me\s+about)\s+(?:my|the|this)\s+(?:data|table|file|dataset|spreadsheet|columns)\b"
+    r"|\b(?:what|which)\s+columns\b|\bdata\s+summary\b|\bwhat\s+is\s+in\s+(?:my|the)\s+(?:data|table)\b"
+)
+_TRAIN = _any(
+    r"\b(?:train\w*|fit(?:ting)?|build|create|develop|teach|learn)\b"
+    r"|\bmake\s+(?:me\s+)?an?\s+(?:\w+\s+){0,3}model\b|\bclassify\b|\bregress\b|~"
+    r"|\b(?:as|is)\s+(?:the\s+|my\s+)?(?:target|label)\b"
+    r"|\btarget(?:\s+(?:column|variable))?\s*(?:is\b|=|:)"
+)
+_PREDICT = _any(
+    r"\bpredictions?\b|\bscor(?:e|ing)\b|\bapply\b|\binference\b"
+    r"|\brun\s+(?:my|the|this|that)\s+(?:\w+\s+)?model\b"
+    r"|\buse\s+(?:my|the|this|that|your)\s+(?:\w+\s+)?model\b"
+    r"|\b(?:with|using)\s+(?:my|the|this|that)\s+(?:\w+\s+)?model\b"
+)
+_PREDICT_WORD = _any(r"\bpredict\w*\b|\bforecast\w*\b|\bestimat\w*\b")
+_FEATURE_WORDS = _any(r"\b(?:using|from|based\s+on|given|with|by)\b")
+
+# Markers split the text into pieces; each piece gets the role of the marker before it.
+# A postfix marker ("... as the target") gives its role to the piece before it instead.
+_MARKERS = _any(
+    r"(?P<target>\bpredict(?:s|ing|ions?)?(?:\s+(?:whether|if|the\s+value\s+of))?\b"
+    r"|\bclassify(?:ing)?\b|\bclassification\s+of\b|\bforecast(?:ing)?\b|\bestimat(?:e|ing)\b"
+    r"|\btarget(?:\s+(?:column|variable))?\s*(?:is\b|=|:|should\s+be\b|will\s+be\b)"
+    r"|\btarget\s+(?:column|variable)\b"
+    r"|\blabel(?:\s+column)?\s*(?:is\b|=|:)|\by\s*=)"
+    r"|(?P<regress>\bregress(?:ion\s+of)?\b)"
+    r"|(?P<postfix_target>\b(?:as|is)\s+(?:the\s+|my\s+)?"
+    r"(?:target|label|outcome|response|dependent\s+variable)(?:\s+(?:column|variable))?\b)"
+    r"|(?P<postfix_features>\b(?:as|are)\s+(?:the\s+|my\s+)?"
+    r"(?:features|predictors|inputs|independent\s+variables)\b)"
+    r"|(?P<for>\bfor\b)"
+    r"|(?P<features>\busing(?:\s+only)?\b|\bfrom\b|\bbased\s+on\b|\bgiven\b|\bwith(?:\s+only)?\b"
+    r"|\bfeatures?\s*(?:are\b|is\b|=|:)|\bpredictors?\s*(?:are\b|=|:)|\binputs?\s*(?:are\b|=|:)"
+    r"|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bby\b)"
+    r"|(?P<on>\bon\b)"
+    r"|(?P<exclude>\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude\b|\bother\s+than\b|\bapart\s+from\b"
+    r"|\bwithout\b|\bignor(?:e|ing)\b|\bleav(?:e|ing)\s+out\b|\bdon'?t\s+use\b|\bdo\s+not\s+use\b"
+    r"|\bnot\s+using\b|\bbesides\b|\bdrop(?:ping)?\b)"
+    r"|(?P<but>\bbut(?:\s+not)?\b|\bminus\b)"
+    r"|(?P<stop>[;!?\n]|\.(?=\s|$)|\bthen\b|\bplease\b|\bto\b)"
+)
+_ITEM_SEPARATORS = re.compile(r"\s*(?:,|;|&|\+|\band\b|\bor\b|\bplus\b|\bas\s+well\s+as\b)\s*", re.IGNORECASE)
+_ALL_WORDS = frozenset({"all", "every", "everything", "rest", "others", "remaining"})
+_ALL_FILLER = frozenset({"else", "other", "available", "the", "of"}) | STOPWORDS
+_FORMULA = re.compile(r"(?P<y>[^~;]+?)\s*~\s*(?P<x>[^;]+)")
+
+
+class OfflineParser:
+    """The rule-based parser: no network, the same answer for the same words and table."""
+
+    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
+        """Parse `text`; `model_ids` are the user's saved models, newest first."""
+        return self.parse_now(text, table=table, model_ids=model_ids)
+
+    def parse_now(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
+        """`parse`, synchronously."""
+        holes: list[str] = []
+        text = _set_aside_quotes(_without_holes(text), holes)
+        intent, text = _slash_intent(text)
+        found, rest = read_settings(text)
+        ids = [m.lower() for m in _MODEL_ID.findall(rest)]
+        latest = bool(_LATEST.search(rest))
+        rest = _MODEL_ID.sub(CUT, rest)
+        if table is not None:
+            rest = _set_aside_columns(rest, table, holes)
+        pieces = _Pieces.read(rest, holes)
+        if intent is None:
+            plain = _set_aside_columns(text, table, list(holes)) if table is not None else text
+            intent = _intent(plain, found, ids, latest, pieces, table)
+
+        fields: dict[str, Any] = {}
+        notes: list[str] = []
+        excluded: list[str] = []
+        if intent is Intent.TRAIN:
+            fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
+            if len(found.models) == 1:
+                fields["model_type"] = found.models[0].value
+            elif found.models:
+                names = ", ".join(model_label(m) for m in found.models)
+                notes.append(f"You named more than one model ({names}), so I am asking which one.")
+            if pieces.target is not None:
+                fields["target_column"] = pieces.target
+            if pieces.features:
+                fields["feature_columns"] = pieces.features
+            excluded = pieces.excluded
+        elif intent is Intent.PREDICT and "return_probabilities" in found.fields:
+            fields = {"return_probabilities": found.fields["return_probabilities"]}
+        names_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL)
+        draft = Draft(
+            intent=intent,
+            fields=fields,
+            notes=notes,
+            model_id=ids[0] if ids and names_model else None,
+            excluded=excluded,
+        )
+        return resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
+
+
+def read_feature_answer(text: str, table: TableInfo | None) -> tuple[list[str] | None, list[str]]:
+    """A typed list of feature columns: (the columns or None for all, the columns left out)."""
+    holes: list[str] = []
+    text = _set_aside_quotes(_without_holes(text), holes)
+    if table is not None:
+        text = _set_aside_columns(text, table, holes)
+    pieces = _Pieces.read(f"using {text}", holes)
+    return pieces.features or None, pieces.excluded
+
+
+def _without_holes(text: str) -> str:
+    """The text without the private characters that mark set-aside names."""
+    return re.sub(f"[{_HOLE}-\uf8ff]", "", text)
+
+
+def _set_aside_quotes(text: str, holes: list[str]) -> str:
+    def hole(match: re.Match[str]) -> str:
+        quoted = next(g for g in match.groups() if g is not None)
+        if _MODEL_ID.fullmatch(quoted):
+            return quoted
+        holes.append(quoted)
+        return f" {_HOLE}{chr(_FIRST + len(holes) - 1)} "
+
+    return _QUOTED.sub(hole, text)
+
+
+def _set_aside_columns(text: str, table: TableInfo, holes: list[str]) -> str:
+    out = []
+    last = 0
+    for span in find_spans(text, table.columns):
+        holes.append(span.text)
+        out.append(text[last : span.start] + f" {_HOLE}{chr(_FIRST + len(holes) - 1)} ")
+        last = span.end
+    return "".join(out) + text[last:]
+
+
+def _restore(text: str, holes: list[str]) -> str:
+    return _HOLE_RE.sub(lambda m: holes[ord(m[1]) - _FIRST], text)
+
+
+def _slash_intent(text: str) -> tuple[Intent | None, str]:
+    match = _SLASH.match(text)
+    if not match:
+        return None, text
+    return _SLASH_INTENTS.get(match["command"].lower(), Intent.UNKNOWN), match["rest"]
+
+
+def _intent(
+    text: str, found: Found, ids: list[str], latest: bool, pieces: _Pieces, table: TableInfo | None
+) -> Intent:
+    if _CANCEL.match(text):
+        return Intent.CANCEL
+    if _HELP.match(text):
+        return Intent.HELP
+    if _DELETE.search(text):
+        return Intent.DELETE_MODEL
+    training = bool(_TRAIN.search(text))
+    if not training and not ids and _LIST.search(text):
+        return Intent.LIST_MODELS
+    if not training and _SHOW.search(text) and not _PREDICT.search(text):
+        return Intent.SHOW_MODEL
+    if not training and _DATA.search(text):
+        return Intent.DATA_SUMMARY
+    if training:
+        return Intent.TRAIN
+    if ids or latest or _PREDICT.search(text):
+        return Intent.PREDICT
+    if found.models or "learning_task" in found.fields:
+        return Intent.TRAIN
+    if _PREDICT_WORD.search(text):
+        # "predict price" trains a model for a column; "predict the new rows" uses one.
+        if table is not None and pieces.target is not None:
+            target = match_column(pieces.target, table.columns)
+            if target.column is not None or target.ambiguous:
+                return Intent.TRAIN
+        return Intent.TRAIN if _FEATURE_WORDS.search(text) else Intent.PREDICT
+    return Intent.UNKNOWN
+
+
+@dataclass
+class _Piece:
+    role: str | None
+    text: str
+
+
+@dataclass
+class _Pieces:
+    """The column names of a training request, as the user wrote them."""
+
+    target: str | None = None
+    features: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, text: str, holes: list[str]) -> _Pieces:
+        formula = _FORMULA.search(text)
+        if formula:
+            return cls._formula(formula, holes)
+        pieces = _split(text)
+        result = cls()
+        everything = False  # the last piece said "all columns": a "but" after it leaves out
+        regress = False
+        low_targets = []
+        for piece in pieces:
+            role = piece.role
+            if role == "regress":
+                regress, role = True, "target"
+            if role == "on":
+                role = "features" if regress else "for"
+            if role == "but":
+                role = "exclude" if everything else None
+            items = _items(piece.text, holes)
+            everything = bool(items) and items[-1] is None
+            names = [i for i in items if i is not None]
+            target = _target(piece.text, holes) if role in ("target", "for") else None
+            if role == "target" and result.target is None and target is not None:
+                result.target = target
+            elif role == "for" and target is not None and _HOLE_RE.search(piece.text):
+                low_targets.append(target)  # "for price prediction", "train it on price"
+            elif role == "features":
+                result.features += names
+            elif role == "exclude":
+                result.excluded += names
+        if result.target is None and low_targets:
+            result.target = low_targets[0]
+        result.features = list(dict.fromkeys(result.features))
+        result.excluded = list(dict.fromkeys(result.excluded))
+        return result
+
+    @classmethod
+    def _formula(cls, match: re.Match[str], holes: list[str]) -> _Pieces:
+        features = [i for i in _items(match["x"], holes) if i is not None and i != "."]
+        return cls(target=_target(match["y"], holes), features=features)
+
+
+def _split(text: str) -> list[_Piece]:
+    pieces = [_Piece(None, "")]
+    position = 0
+    for match in _MARKERS.finditer(text):
+        pieces[-1].text += text[position : match.start()]
+        position = match.end()
+        role = match.lastgroup
+        if role == "postfix_target":
+            pieces[-1].role = "target"
+            role = None
+        elif role == "postfix_features":
+            pieces[-1].role = "features"
+            role = None
+        pieces.append(_Piece(None if role == "stop" else role, ""))
+    pieces[-1].text += text[position:]
+    return pieces
+
+
+def _items(text: str, holes: list[str]) -> list[str | None]:
+    """The names in a piece, as written; None stands for "all columns"."""
+    items: list[str | None] = []
+    for part in _ITEM_SEPARATORS.split(text):
+        set_aside = [holes[ord(m[1]) - _FIRST] for m in _HOLE_RE.finditer(part)]
+        if set_aside:
+            items += set_aside
+            continue
+        words = [w.casefold().strip(".,:") for w in part.split()]
+        if not words:
+            continue
+        if set(words) & _ALL_WORDS and set(words) <= _ALL_WORDS | _ALL_FILLER:
+            items.append(None)
+            continue
+        if name := clean(part):
+            items.append(name)
+    return items
+
+
+def _target(text: str, holes: list[str]) -> str | None:
+    """The first name in a target piece; several names in one phrase stay together (and are asked about)."""
+    for part in _ITEM_SEPARATORS.split(text):
+        inside = _HOLE_RE.findall(part)
+        if len(inside) == 1:
+            return holes[ord(inside[0]) - _FIRST]
+        if inside:
+            words = _restore(part, holes).split()
+            while words and words[0].casefold() in STOPWORDS:
+                words.pop(0)
+            return " ".join(words)
+        if name := clean(part):
+            return name
+    return None

@@ -1,0 +1,91 @@
+"""The records a parser hands to the dialogue core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from store import DatasetSummary
+
+
+class Intent(str, Enum):
+    """What a message asks for."""
+
+    TRAIN = "train"
+    PREDICT = "predict"
+    LIST_MODELS = "list_models"
+    SHOW_MODEL = "show_model"
+    DELETE_MODEL = "delete_model"
+    DATA_SUMMARY = "data_summary"
+    HELP = "help"
+    CANCEL = "cancel"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """The current table: its column names (verbatim) and what each holds.
+
+    `kinds` maps a column to "numeric", "categorical", "datetime", "boolean" or "text".
+    """
+
+    columns: list[str]
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kinds, Mapping):
+            raise TypeError("TableInfo.kinds maps each column name to its kind")
+        unknown = set(self.kinds) - set(self.columns)
+        if unknown:
+            raise ValueError(f"TableInfo.kinds names columns not in the table: {sorted(unknown)}")
+
+    @classmethod
+    def from_summary(cls, summary: DatasetSummary) -> TableInfo:
+        """The table as the store summarized it."""
+        return cls(
+            columns=[c.name for c in summary.columns],
+            kinds={c.name: c.kind.value for c in summary.columns},
+        )
+
+
+@dataclass(frozen=True)
+class Question:
+    """Something missing or ambiguous, asked with buttons.
+
+    `field` is "target_column", "feature_columns", "model_type", "model_id" or
+    "column:<what the user wrote>"; `options` are the button labels.
+    """
+
+    field: str
+    text: str
+    options: list[str]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A partly understood request.
+
+    `fields` holds the Task fields understood so far (JSON-able); a column name the user wrote
+    that is still in question stays there as written until `answer` settles it. `questions`
+    are in the order to ask; none left means the draft is complete. `notes` say what was
+    assumed. `excluded` are columns the user left out ("everything except X") that could not
+    yet be turned into `feature_columns` (a question about them is open, or there is no table).
+    """
+
+    intent: Intent
+    fields: dict[str, Any] = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    model_id: str | None = None
+    excluded: list[str] = field(default_factory=list)
+
+
+class Parser(Protocol):
+    """Turns one message into a draft, checked against the current table."""
+
+    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
+        """`model_ids` are the user's saved models, newest first."""
+        ...

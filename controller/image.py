@@ -1,0 +1,91 @@
+"""Which runner image this checkout expects, and finding it on the Docker engine.
+
+The tag is a content hash of everything that goes into the image, so the build script
+(`make runner-image`) and the controller compute the same name from the same files:
+
+    tag = runner_image_tag(root=repo_root)          # statagent-runner:3f9c0a1b2d4e5f60
+    image_id = resolve_runner_image(client, tag=tag)  # sha256:... or RunnerImageMissing
+
+`python -m controller.image` prints the tag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from config.errors import RunnerImageMissing
+
+__all__ = [
+    "DEFAULT_REPOSITORY",
+    "LOCAL_BASE",
+    "resolve_runner_image",
+    "runner_image_tag",
+]
+
+DEFAULT_REPOSITORY = "statagent-runner"
+# The base image made from Debian's packages where no registry is reachable (scripts/).
+LOCAL_BASE = "statagent-base:bookworm"
+
+_DOCKERFILE = "Dockerfile.runner"
+_LOCK = "runner-image/requirements.lock"
+_RUNNER_DIR = "runner-image/runner"
+
+
+def _runner_files(root: Path) -> list[Path]:
+    """The runner package's files that go into the image, sorted by relative path."""
+    runner_dir = root / _RUNNER_DIR
+    files = [
+        path
+        for path in runner_dir.rglob("*")
+        if path.is_file() and "__pycache__" not in path.relative_to(runner_dir).parts and path.suffix != ".pyc"
+    ]
+    return sorted(files, key=lambda path: path.relative_to(root).as_posix())
+
+
+def runner_image_tag(*, root: Path, repository: str = DEFAULT_REPOSITORY, base: str = LOCAL_BASE) -> str:
+    """The tag `repository:<hash>` of the runner image built from the files under `root`.
+
+    The hash covers Dockerfile.runner, the lock file, every file of the runner package
+    (relative path and content) and the base image the build starts from.
+    """
+    digest = hashlib.sha256()
+
+    def add(name: str, content: bytes) -> None:
+        # Length-prefixed, so no two different inputs give the same byte stream.
+        for part in (name.encode(), content):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+
+    add("BASE", base.encode())
+    add(_DOCKERFILE, (root / _DOCKERFILE).read_bytes())
+    add(_LOCK, (root / _LOCK).read_bytes())
+    for path in _runner_files(root):
+        add(path.relative_to(root).as_posix(), path.read_bytes())
+    return f"{repository}:{digest.hexdigest()[:16]}"
+
+
+def resolve_runner_image(client: docker.DockerClient, *, tag: str) -> str:
+    """The image ID (`sha256:...`) of `tag` on the engine; RunnerImageMissing when it is not there."""
+    try:
+        return client.images.get(tag).id
+    except docker.errors.ImageNotFound as error:
+        raise RunnerImageMissing(tag) from error
+
+
+def main() -> None:
+    """Print the runner image tag of this checkout."""
+    parser = argparse.ArgumentParser(prog="python -m controller.image", description=main.__doc__)
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
+    parser.add_argument("--repository", default=DEFAULT_REPOSITORY)
+    parser.add_argument("--base", default=LOCAL_BASE, help="the BASE build argument (default: %(default)s)")
+    args = parser.parse_args()
+    print(runner_image_tag(root=args.root, repository=args.repository, base=args.base))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""The train command: data in, a saved model, metrics, plots and metadata out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from runner import _evaluate, _plots
+from runner._artifacts import save_fitted
+from runner._data import file_sha256, jsonable, read_table
+from runner._errors import JobError
+from runner._estimators import resolve_hyperparameters
+from runner._fitting import fitting
+from runner._importance import feature_importance
+from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
+from runner._paths import JobPaths
+from runner._progress import Reporter
+from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, prepare_training
+from runner.spec import (
+    METADATA_FILE,
+    ErrorCode,
+    ModelType,
+    Scaling,
+    TaskType,
+    TrainOutcome,
+    TrainSpec,
+    Validation,
+)
+
+# A polynomial model with more terms than this is refused (memory and time explode).
+MAX_POLYNOMIAL_TERMS = 5000
+# Permutation importance is measured on the test rows when there are at least this many.
+MIN_IMPORTANCE_ROWS = 30
+# Progress percentages: training spans TRAIN_START..TRAIN_END, cross-validation its first part.
+TRAIN_START, CV_END, TRAIN_END = 15.0, 50.0, 72.0
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    outcome: TrainOutcome
+    model: Any  # the fitted model, as saved
+
+
+def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
+    reporter.stage("loading", 2, "Reading your data")
+    frame = read_table(paths.data_file, what="training data")
+    data_sha256 = file_sha256(paths.data_file)
+
+    reporter.stage("validating", 8, f"Checking {len(frame)} rows and {frame.shape[1]} columns")
+    data = prepare_training(spec=spec, frame=frame)
+    params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
+    if spec.model_type is ModelType.POLYNOMIAL:
+        _check_polynomial_size(data, int(params.get("degree", 2)))
+    for dropped in data.dropped:
+        reporter.log(f"leaving out '{dropped.column}': {dropped.reason}")
+
+    reporter.stage("preprocessing", 12, f"Setting {spec.test_size:.0%} of the rows aside for testing")
+    X_train, X_test, y_train, y_test = _evaluate.split(data.X, data.y, spec=spec, task=data.task)
+    warnings = list(data.warnings)
+
+    reporter.stage("training", TRAIN_START, f"Training a {spec.model_type.value.replace('_', ' ')} model")
+    started = time.perf_counter()
+    with fitting(reporter, warnings):
+        model, cross_validation = _fit(spec, data, params, X_train, y_train, reporter)
+    training_time = round(time.perf_counter() - started, 4)
+
+    reporter.stage("evaluating", 75, "Measuring the model on rows it has not seen")
+    with fitting(reporter, warnings):
+        metrics: dict[str, Any] = jsonable(
+            {
+                "train": _evaluate.score(model, X_train, y_train, data.task),
+                "test": _evaluate.score(model, X_test, y_test, data.task),
+                "cross_validation": cross_validation,
+                "baseline": _evaluate.baseline(X_train, y_train, X_test, y_test, data.task),
+            }
+        )
+        on_rows = (X_test, y_test) if len(X_test) >= MIN_IMPORTANCE_ROWS else (data.X, data.y)
+        importance, importance_method = feature_importance(model, *on_rows, task=data.task, seed=spec.seed)
+    classification = data.task is TaskType.CLASSIFICATION
+    majority = y_train.value_counts().index[0] if classification else None
+    verdicts = _evaluate.verdicts(metrics, task=data.task, target=spec.target_column, majority=majority)
+    classes = jsonable(list(model.classes_)) if classification else None
+
+    reporter.stage("plotting", 85, "Drawing plots")
+    paths.plots_dir.mkdir(parents=True, exist_ok=True)
+    plots = _draw_plots(
+        paths.plots_dir, model, X_test, y_test, importance, spec, data.task, reporter, warnings
+    )
+
+    reporter.stage("saving", 93, "Saving the model")
+    paths.output_model_dir.mkdir(parents=True, exist_ok=True)
+    network = spec.model_type is ModelType.NEURAL_NETWORK
+    if network:
+        files, network_state = model.save(paths.output_model_dir, check=X_train.head(50))
+        model_format = f"keras+{files['preprocessor'].format.value}"
+    else:
+        files = {"model": save_fitted(model, paths.output_model_dir, "model", check=X_train.head(50))}
+        network_state, model_format = None, files["model"].format.value
+    preprocessor = model.preprocessor if network else model.named_steps["preprocess"]
+    split = _split_description(spec, data.task, train_rows=len(X_train), test_rows=len(X_test))
+    metadata = ModelMetadata(
+        model_id=spec.model_id,
+        user_id=spec.user_id,
+        job_id=spec.job_id,
+        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        model_type=spec.model_type,
+        task_type=data.task,
+        target_column=spec.target_column,
+        feature_columns=data.features,
+        preprocessing=_preprocessing_record(spec, data),
+        hyperparameters=params,
+        metrics=metrics,
+        verdicts=verdicts,
+        warnings=warnings,
+        training_data_shape=[len(data.X), len(data.features)],
+        training_time_seconds=training_time,
+        feature_importance=importance,
+        feature_importance_method=importance_method,
+        input_schema=input_schema(X_train, data.kinds, _known_categories(preprocessor)),
+        target=_target_record(spec.target_column, data, classes),
+        classes=classes,
+        library_versions=library_versions(NEURAL_LIBRARIES if network else ()),
+        runner_image=spec.image_id,
+        data_sha256=data_sha256,
+        seed=spec.seed,
+        split=split,
+        model_format=model_format,
+        files=files,
+        neural_network=jsonable(network_state) if network_state else None,
+    )
+    (paths.output_model_dir / METADATA_FILE).write_text(
+        json.dumps(jsonable(metadata.model_dump(mode="json")), indent=2, ensure_ascii=False, allow_nan=False),
+        encoding="utf-8",
+    )
+    reporter.progress(100, "Done")
+    outcome = TrainOutcome(
+        model_type=spec.model_type,
+        task_type=data.task,
+        target_column=spec.target_column,
+        feature_columns=data.features,
+        hyperparameters=params,
+        metrics=metrics,
+        verdicts=verdicts,
+        warnings=warnings,
+        dropped_columns=data.dropped,
+        rows_used=len(data.X),
+        rows_dropped=data.rows_dropped,
+        feature_importance=importance,
+        classes=classes,
+        model_format=model_format,
+        plots=plots,
+        training_time_seconds=training_time,
+        split=split,
+        feature_importance_method=importance_method,
+        **({"history": model.history} if network else {}),
+    )
+    return TrainRun(outcome=outcome, model=model)
+
+
+def _fit(
+    spec: TrainSpec,
+    data: TrainingData,
+    params: dict[str, Any],
+    X_train: pd.DataFrame,
+    y_train: pd.Series,
+    reporter: Reporter,
+) -> tuple[Any, dict[str, Any] | None]:
+    """Cross-validate when asked, then fit the model that is saved; progress all along."""
+    cross_validation = None
+    fit_from = TRAIN_START
+    if spec.validation is Validation.CROSS_VALIDATION:
+        cross_validation = _evaluate.cross_validation(
+            lambda: _new_model(spec, data, params),
+            X_train,
+            y_train,
+            spec=spec,
+            task=data.task,
+            on_fold=lambda n, k: reporter.progress(
+                TRAIN_START + (CV_END - TRAIN_START) * (n - 1) / k, f"Cross-validation fold {n} of {k}"
+            ),
+        )
+        fit_from = CV_END
+        reporter.progress(fit_from, "Training the final model")
+    model = _new_model(spec, data, params, on_epoch=_epoch_progress(reporter, fit_from, TRAIN_END))
+    model.fit(X_train, y_train)
+    return model, cross_validation
+
+
+def _new_model(
+    spec: TrainSpec,
+    data: TrainingData,
+    params: dict[str, Any],
+    on_epoch: Callable[[int, int, float], None] | None = None,
+) -> Any:
+    if spec.model_type is ModelType.NEURAL_NETWORK:
+        from runner._neural import NeuralNetwork
+
+        return NeuralNetwork(
+            preprocessor=build_preprocessor(data=data, preprocessing=spec.preprocessing),
+            task=data.task,
+            params=params,
+            seed=spec.seed,
+            on_epoch=on_epoch,
+        )
+    return build_pipeline(spec=spec, data=data)
+
+
+def _epoch_progress(reporter: Reporter, start: float, end: float) -> Callable[[int, int, float], None]:
+    def report(epoch: int, epochs: int, loss: float) -> None:
+        reporter.progress(
+            start + (end - start) * epoch / epochs, f"Epoch {epoch} of {epochs} (loss {loss:.4g})"
+        )
+
+    return report
+
+
+def _check_polynomial_size(data: TrainingData, degree: int) -> None:
+    inputs = len(data.numeric) + 4 * len(data.dates) + sum(int(data.X[c].nunique()) for c in data.categorical)
+    terms = math.comb(inputs + degree, degree) - 1
+    if terms > MAX_POLYNOMIAL_TERMS:
+        raise JobError(
+            ErrorCode.BAD_SPEC,
+            f"A degree-{degree} polynomial of these columns would need {terms:,} terms "
+            f"(the limit is {MAX_POLYNOMIAL_TERMS:,}); use a lower degree or fewer columns.",
+        )
+
+
+def _known_categories(preprocessor: Any) -> dict[str, list[str]]:
+    for name, step, columns in preprocessor.transformers_:
+        if name == "categorical":
+            encoder = step.named_steps["onehot"]
+            return {
+                col: [str(c) for c in cats] for col, cats in zip(columns, encoder.categories_, strict=True)
+            }
+    return {}
+
+
+def _preprocessing_record(spec: TrainSpec, data: TrainingData) -> dict[str, Any]:
+    scaling = spec.preprocessing.scaling
+    return {
+        "scaled": scaling is not Scaling.NONE,
+        "scaler_type": None if scaling is Scaling.NONE else scaling.value,
+        "missing_value_strategy": spec.preprocessing.missing_strategy.value,
+        "numeric_columns": data.numeric,
+        "categorical_columns": data.categorical,
+        "date_columns": data.dates,
+        "dropped_columns": [d.model_dump() for d in data.dropped],
+        "rows_dropped": data.rows_dropped,
+    }
+
+
+def _target_record(name: str, data: TrainingData, classes: list[Any] | None) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": name, "dtype": str(data.y.dtype)}
+    if classes is None:
+        record.update(min=float(data.y.min()), max=float(data.y.max()))
+    else:
+        record["class_counts"] = {str(k): int(v) for k, v in data.y.value_counts().items()}
+    return record
+
+
+def _split_description(spec: TrainSpec, task: TaskType, *, train_rows: int, test_rows: int) -> dict[str, Any]:
+    split: dict[str, Any] = {
+        "method": spec.validation.value,
+        "test_size": spec.test_size,
+        "train_rows": train_rows,
+        "test_rows": test_rows,
+        "shuffled": True,
+        "stratified": task is TaskType.CLASSIFICATION,
+        "seed": spec.seed,
+    }
+    if spec.validation is Validation.CROSS_VALIDATION:
+        split.update(cv_folds=spec.cv_folds, cv_on="training rows")
+    return split
+
+
+def _draw_plots(
+    folder: Path,
+    model: Any,
+    X_test: pd.DataFrame,
+    y_test: pd.Series,
+    importance: dict[str, float],
+    spec: TrainSpec,
+    task: TaskType,
+    reporter: Reporter,
+    warnings: list[str],
+) -> list[str]:
+    """Each plot on its own: one that fails is a warning, not a lost model."""
+    actual = y_test.to_numpy()
+    drawings: dict[str, Callable[[Path], None]] = {}
+    if task is TaskType.REGRESSION:
+        predicted = np.asarray(model.predict(X_test), dtype=float)
+        drawings["predicted_vs_actual.png"] = lambda p: _plots.predicted_vs_actual(
+            p, actual.astype(float), predicted, target=spec.target_column
+        )
+        drawings["residuals.png"] = lambda p: _plots.residuals(
+            p, actual.astype(float), predicted, target=spec.target_column
+        )
+    else:
+        from sklearn.metrics import confusion_matrix
+
+        classes = list(model.classes_)
+        drawings["confusion_matrix.png"] = lambda p: _plots.confusion_matrix(
+            p, confusion_matrix(actual, model.predict(X_test), labels=classes).tolist(), classes
+        )
+        drawings["roc_curve.png"] = lambda p: _plots.roc_curve(
+            p, actual, model.predict_proba(X_test), classes
+        )
+    if importance:
+        drawings["feature_importance.png"] = lambda p: _plots.feature_importance(p, importance)
+    if getattr(model, "history", None):
+        drawings["learning_curve.png"] = lambda p: _plots.learning_curve(p, model.history)
+    drawn = []
+    for name, draw in drawings.items():
+        try:
+            draw(folder / name)
+            drawn.append(name)
+        except Exception:  # a plot is a nicety; the model and numbers still count
+            reporter.log(f"plot {name} failed:\n{traceback.format_exc()}")
+            warnings.append(f"The plot {name} could not be drawn.")
+    return drawn

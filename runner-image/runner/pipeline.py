@@ -1,0 +1,93 @@
+"""The one scikit-learn Pipeline a model is: preprocessing and estimator together.
+
+Public so tests can fit exactly what the runner fits and compare the numbers:
+
+    data = prepare_training(spec=spec, frame=frame)
+    pipeline = build_pipeline(spec=spec, data=data)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner._estimators import model_steps, resolve_hyperparameters
+from runner._prepare import TrainingData, prepare_training
+from runner.spec import ModelType, Preprocessing, Scaling, TrainSpec
+from runner.transformers import DATE_PARTS, DateParts, TextCategories
+
+__all__ = ["TrainingData", "build_pipeline", "build_preprocessor", "output_columns", "prepare_training"]
+
+
+def build_preprocessor(*, data: TrainingData, preprocessing: Preprocessing) -> Any:
+    """A ColumnTransformer: numbers imputed and scaled, categories one-hot, dates split in parts."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    # With missing_strategy "drop" training has no gaps; prediction data may, and gets means.
+    strategy = "median" if preprocessing.missing_strategy.value == "median" else "mean"
+
+    def numbers(first: list[tuple[str, Any]]) -> Any:
+        return Pipeline(
+            [
+                *first,
+                ("impute", SimpleImputer(strategy=strategy, keep_empty_features=True)),
+                ("scale", _scaler(preprocessing.scaling)),
+            ]
+        )
+
+    parts: list[tuple[str, Any, list[str]]] = []
+    if data.numeric:
+        parts.append(("numeric", numbers([]), data.numeric))
+    if data.categorical:
+        categories = Pipeline(
+            [
+                ("text", TextCategories()),
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            ]
+        )
+        parts.append(("categorical", categories, data.categorical))
+    if data.dates:
+        parts.append(("date", numbers([("parts", DateParts())]), data.dates))
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def _scaler(scaling: Scaling) -> Any:
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+    return {
+        Scaling.STANDARD: StandardScaler,
+        Scaling.MINMAX: MinMaxScaler,
+        Scaling.ROBUST: RobustScaler,
+        Scaling.NONE: lambda: "passthrough",
+    }[scaling]()
+
+
+def build_pipeline(*, spec: TrainSpec, data: TrainingData) -> Any:
+    """The unfitted Pipeline for a scikit-learn model (not for neural networks)."""
+    from sklearn.pipeline import Pipeline
+
+    if spec.model_type is ModelType.NEURAL_NETWORK:
+        raise ValueError("neural networks are not a scikit-learn Pipeline; see runner._neural")
+    params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
+    preprocess = build_preprocessor(data=data, preprocessing=spec.preprocessing)
+    return Pipeline(
+        [("preprocess", preprocess), *model_steps(spec.model_type, data.task, params, seed=spec.seed)]
+    )
+
+
+def output_columns(preprocessor: Any) -> list[str]:
+    """For each output column of a fitted preprocessor, the input column it came from."""
+    sources: list[str] = []
+    for name, step, columns in preprocessor.transformers_:
+        if name == "numeric":
+            sources.extend(columns)
+        elif name == "categorical":
+            encoder = step.named_steps["onehot"]
+            for column, categories in zip(columns, encoder.categories_, strict=True):
+                sources.extend([column] * len(categories))
+        elif name == "date":
+            sources.extend(column for column in columns for _ in DATE_PARTS)
+    return sources

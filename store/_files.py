@@ -1,0 +1,92 @@
+"""Atomic file operations: stage under a `.tmp-*` name in the final parent, fsync, rename.
+
+A staged entry is invisible to the store until `commit` renames it; what a crash leaves
+behind keeps its `.tmp-` name and is removed by `Store.sweep_temp`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import stat
+from pathlib import Path
+
+from config.errors import StatAgentError
+
+TEMP_PREFIX = ".tmp-"
+
+
+def temp_name(parent: Path) -> Path:
+    return parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write and fsync a new file (it must not exist)."""
+    with open(path, "xb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def tree_size(source: Path) -> int:
+    """Total bytes of the regular files under `source`; refuses links and special files.
+
+    The source was written by a job container, so nothing in it is trusted: a symlink
+    could point at another user's files.
+    """
+    if not stat.S_ISDIR(os.lstat(source).st_mode):
+        raise StatAgentError(f"{source} is not a folder")
+    total = 0
+    for root, dirs, files in os.walk(source, onerror=_raise):
+        for name in dirs + files:
+            info = os.lstat(os.path.join(root, name))
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+            elif not stat.S_ISDIR(info.st_mode):
+                raise StatAgentError(f"{os.path.join(root, name)} is neither a file nor a folder")
+    return total
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def copy_tree(source: Path, dest: Path) -> None:
+    """Copy regular files and folders (nothing else) to a new `dest`, fsyncing everything."""
+    dest.mkdir(mode=0o755)
+    for entry in sorted(source.iterdir()):
+        info = entry.lstat()
+        target = dest / entry.name
+        if stat.S_ISDIR(info.st_mode):
+            copy_tree(entry, target)
+        elif stat.S_ISREG(info.st_mode):
+            with open(entry, "rb") as src, open(target, "xb") as out:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+                out.flush()
+                os.fsync(out.fileno())
+        else:
+            raise StatAgentError(f"{entry} is neither a file nor a folder")
+    fsync_dir(dest)
+
+
+def commit(staged: Path, final: Path) -> None:
+    """Make a staged entry visible under its final name, durably."""
+    os.rename(staged, final)
+    fsync_dir(final.parent)
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a folder tree, if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

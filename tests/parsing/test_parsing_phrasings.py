@@ -1,0 +1,477 @@
+"""The offline parser: many phrasings, each checked field by field against a small table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.parsing import Intent, OfflineParser
+from parsing_data import HOUSES, MODEL_IDS
+
+
+def case(
+    text: str,
+    intent: Intent,
+    *,
+    fields: dict[str, Any] | None = None,
+    model_id: str | None = None,
+    asks: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> Any:
+    return pytest.param(text, intent, fields or {}, model_id, asks or [], notes or [], id=text[:60])
+
+
+PHRASINGS = [
+    # -- The plan's scenarios (§10.2)
+    case(
+        "Train a linear regression model to predict price using age and size",
+        Intent.TRAIN,
+        fields={"model_type": "linear", "target_column": "price", "feature_columns": ["age", "size"]},
+    ),
+    case(
+        "Train a random forest to classify outcome using all features",
+        Intent.TRAIN,
+        fields={"learning_task": "classification", "model_type": "random_forest", "target_column": "outcome"},
+    ),
+    case(
+        "Train a linear regression model for price prediction",
+        Intent.TRAIN,
+        fields={"model_type": "linear", "target_column": "price"},
+    ),
+    # -- "all features", "everything except X", "all columns but X and Y"
+    case(
+        "train a random forest to predict price using all other columns",
+        Intent.TRAIN,
+        fields={"model_type": "random_forest", "target_column": "price"},
+    ),
+    case(
+        "fit a gradient boosting model for price from everything except id",
+        Intent.TRAIN,
+        fields={
+            "model_type": "gradient_boosting",
+            "target_column": "price",
+            "feature_columns": [
+                "age",
+                "size",
+                "location",
+                "prize",
+                "Sale Price",
+                "outcome",
+                "Profit and Loss",
+            ],
+        },
+    ),
+    case(
+        "Train an RF to predict price with all columns but id and location",
+        Intent.TRAIN,
+        fields={
+            "model_type": "random_forest",
+            "target_column": "price",
+            "feature_columns": ["age", "size", "prize", "Sale Price", "outcome", "Profit and Loss"],
+        },
+    ),
+    case(
+        "predict price from age and size with a random forest, excluding location",
+        Intent.TRAIN,
+        fields={"model_type": "random_forest", "target_column": "price", "feature_columns": ["age", "size"]},
+    ),
+    # -- Column names: case, spaces, underscores, misspellings, ambiguity, names with 'and'
+    case(
+        "train a model to predict PRICE from Age and SIZE",
+        Intent.TRAIN,
+        fields={"target_column": "price", "feature_columns": ["age", "size"]},
+        asks=["model_type"],
+        notes=[
+            "Matched 'PRICE' to column 'price'.",
+            "Matched 'Age' to column 'age'.",
+            "Matched 'SIZE' to column 'size'.",
+        ],
+    ),
+    case(
+        "predict sale_price using age with lasso",
+        Intent.TRAIN,
+        fields={"model_type": "lasso", "target_column": "Sale Price", "feature_columns": ["age"]},
+        notes=["Matched 'sale_price' to column 'Sale Price'."],
+    ),
+    case(
+        "Predict the sale price from AGE, Size using ridge regression",
+        Intent.TRAIN,
+        fields={"model_type": "ridge", "target_column": "Sale Price", "feature_columns": ["age", "size"]},
+        notes=[
+            "Matched 'sale price' to column 'Sale Price'.",
+            "Matched 'AGE' to column 'age'.",
+            "Matched 'Size' to column 'size'.",
+        ],
+    ),
+    case(
+        "Train a random forest to predict prise",
+        Intent.TRAIN,
+        fields={"model_type": "random_forest", "target_column": "prise"},
+        asks=["column:prise"],
+    ),
+    case(
+        "train a random forest to predict price using sise and aeg",
+        Intent.TRAIN,
+        fields={"model_type": "random_forest", "target_column": "price", "feature_columns": ["size", "aeg"]},
+        asks=["column:aeg"],
+        notes=["Matched 'sise' to column 'size'."],
+    ),
+    case(
+        "train a random forest to predict price from profit and loss and age",
+        Intent.TRAIN,
+        fields={
+            "model_type": "random_forest",
+            "target_column": "price",
+            "feature_columns": ["Profit and Loss", "age"],
+        },
+        notes=["Matched 'profit and loss' to column 'Profit and Loss'."],
+    ),
+    case(
+        "train a linear regression to predict price using age and price",
+        Intent.TRAIN,
+        fields={"model_type": "linear", "target_column": "price", "feature_columns": ["age"]},
+        notes=["'price' is the column to predict, so it is not used as a feature."],
+    ),
+    # -- Other ways of naming the target and the features
+    case(
+        "price ~ age + size",
+        Intent.TRAIN,
+        fields={"target_column": "price", "feature_columns": ["age", "size"]},
+        asks=["model_type"],
+    ),
+    case(
+        "regress price on age and size with an SVM",
+        Intent.TRAIN,
+        fields={
+            "learning_task": "regression",
+            "model_type": "svm",
+            "target_column": "price",
+            "feature_columns": ["age", "size"],
+        },
+    ),
+    case(
+        "use price as the target and age, size as features, model ridge",
+        Intent.TRAIN,
+        fields={"model_type": "ridge", "target_column": "price", "feature_columns": ["age", "size"]},
+    ),
+    case(
+        "target: outcome, features: age, size, model: logistic regression",
+        Intent.TRAIN,
+        fields={"model_type": "logistic", "target_column": "outcome", "feature_columns": ["age", "size"]},
+    ),
+    # -- A missing or unfitting model, the kind of learning task
+    case(
+        "train a model to predict price", Intent.TRAIN, fields={"target_column": "price"}, asks=["model_type"]
+    ),
+    case(
+        "train a random forest", Intent.TRAIN, fields={"model_type": "random_forest"}, asks=["target_column"]
+    ),
+    case(
+        "Train a linear regression to predict outcome",
+        Intent.TRAIN,
+        fields={"model_type": "linear", "target_column": "outcome"},
+        asks=["model_type"],
+    ),
+    case(
+        "classify outcome with a random forest",
+        Intent.TRAIN,
+        fields={"learning_task": "classification", "model_type": "random_forest", "target_column": "outcome"},
+    ),
+    case(
+        "predict whether outcome using logistic regression",
+        Intent.TRAIN,
+        fields={"learning_task": "classification", "model_type": "logistic", "target_column": "outcome"},
+    ),
+    case(
+        "train a random forest or gradient boosting to predict price",
+        Intent.TRAIN,
+        fields={"target_column": "price"},
+        asks=["model_type"],
+        notes=["You named more than one model (random forest, gradient boosting), so I am asking which one."],
+    ),
+    case(
+        "train a random forest regressor to predict price",
+        Intent.TRAIN,
+        fields={"learning_task": "regression", "model_type": "random_forest", "target_column": "price"},
+    ),
+    # -- Model names in common words
+    case(
+        "train a neural net to predict price",
+        Intent.TRAIN,
+        fields={"model_type": "neural_network", "target_column": "price"},
+    ),
+    case(
+        "build a NN for price",
+        Intent.TRAIN,
+        fields={"model_type": "neural_network", "target_column": "price"},
+    ),
+    case(
+        "train a deep learning model to predict price",
+        Intent.TRAIN,
+        fields={"model_type": "neural_network", "target_column": "price"},
+    ),
+    # -- Hyperparameters in words
+    case(
+        "train an SVM to predict outcome with kernel linear and C=10",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"C": 10.0, "kernel": "linear"},
+            "model_type": "svm",
+            "target_column": "outcome",
+        },
+    ),
+    case(
+        "train a support vector machine with an rbf kernel, C 0.5 and gamma auto to predict outcome",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"C": 0.5, "kernel": "rbf", "gamma": "auto"},
+            "model_type": "svm",
+            "target_column": "outcome",
+        },
+    ),
+    case(
+        "train a GBM to predict price, learning rate 0.05, 300 trees, max depth of 4, subsample 0.8",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"n_estimators": 300, "max_depth": 4, "learning_rate": 0.05, "subsample": 0.8},
+            "model_type": "gradient_boosting",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train boosted trees to predict price",
+        Intent.TRAIN,
+        fields={"model_type": "gradient_boosting", "target_column": "price"},
+    ),
+    case(
+        "XGBoost-like model for price please",
+        Intent.TRAIN,
+        fields={"model_type": "gradient_boosting", "target_column": "price"},
+    ),
+    case(
+        "train a lasso with alpha 0.5 to predict price",
+        Intent.TRAIN,
+        fields={"hyperparameters": {"alpha": 0.5}, "model_type": "lasso", "target_column": "price"},
+    ),
+    case(
+        "train ridge regression with alpha 2 for price",
+        Intent.TRAIN,
+        fields={"hyperparameters": {"alpha": 2.0}, "model_type": "ridge", "target_column": "price"},
+    ),
+    case(
+        "train an elastic net with alpha 0.5 and l1 ratio 0.3 to predict price",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"l1_ratio": 0.3, "alpha": 0.5},
+            "model_type": "elasticnet",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "fit a polynomial of degree 3 to predict price from age",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"degree": 3},
+            "model_type": "polynomial",
+            "target_column": "price",
+            "feature_columns": ["age"],
+        },
+    ),
+    case(
+        "fit a quadratic model to predict price from age",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"degree": 2},
+            "model_type": "polynomial",
+            "target_column": "price",
+            "feature_columns": ["age"],
+        },
+    ),
+    case(
+        "train a random forest with 200 trees and depth 5 to predict price",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"n_estimators": 200, "max_depth": 5},
+            "model_type": "random_forest",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "random forest for price, max_depth=8, min samples split 4, min samples leaf 2",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"max_depth": 8, "min_samples_split": 4, "min_samples_leaf": 2},
+            "model_type": "random_forest",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train a neural network to predict price with layers 128, 64, 50 epochs, batch size 64 and dropout 0.3",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"epochs": 50, "batch_size": 64, "dropout": 0.3, "hidden_layers": [128, 64]},
+            "model_type": "neural_network",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train a neural net with 2 hidden layers of 32 neurons and 5-fold cross validation to predict price",
+        Intent.TRAIN,
+        fields={
+            "validation": "cross_validation",
+            "cv_folds": 5,
+            "hyperparameters": {"hidden_layers": [32, 32]},
+            "model_type": "neural_network",
+            "target_column": "price",
+        },
+    ),
+    # -- Validation and the test split
+    case(
+        "train a random forest to predict price with 5-fold cross validation",
+        Intent.TRAIN,
+        fields={
+            "validation": "cross_validation",
+            "cv_folds": 5,
+            "model_type": "random_forest",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train a lasso for price and cross-validate with 10 folds",
+        Intent.TRAIN,
+        fields={
+            "validation": "cross_validation",
+            "cv_folds": 10,
+            "model_type": "lasso",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train a random forest for price with cross validation",
+        Intent.TRAIN,
+        fields={"validation": "cross_validation", "model_type": "random_forest", "target_column": "price"},
+    ),
+    case(
+        "train a random forest to predict price, hold out 30%",
+        Intent.TRAIN,
+        fields={"test_size": 0.3, "model_type": "random_forest", "target_column": "price"},
+    ),
+    case(
+        "train ridge on price with test size 0.25",
+        Intent.TRAIN,
+        fields={"test_size": 0.25, "model_type": "ridge", "target_column": "price"},
+    ),
+    case(
+        "train a random forest to predict price with an 80/20 split",
+        Intent.TRAIN,
+        fields={"test_size": 0.2, "model_type": "random_forest", "target_column": "price"},
+    ),
+    case(
+        "train a random forest to predict price, train on 75% of the data",
+        Intent.TRAIN,
+        fields={"test_size": 0.25, "model_type": "random_forest", "target_column": "price"},
+    ),
+    # -- Preprocessing
+    case(
+        "train ridge to predict price, scale with minmax",
+        Intent.TRAIN,
+        fields={"preprocessing": {"scaling": "minmax"}, "model_type": "ridge", "target_column": "price"},
+    ),
+    case(
+        "train ridge to predict price with no scaling",
+        Intent.TRAIN,
+        fields={"preprocessing": {"scaling": "none"}, "model_type": "ridge", "target_column": "price"},
+    ),
+    case(
+        "train an svm to predict price with robust scaling",
+        Intent.TRAIN,
+        fields={"preprocessing": {"scaling": "robust"}, "model_type": "svm", "target_column": "price"},
+    ),
+    case(
+        "train a random forest to predict price and fill missing with median",
+        Intent.TRAIN,
+        fields={
+            "preprocessing": {"missing_strategy": "median"},
+            "model_type": "random_forest",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train a linear regression for price and drop rows with missing values",
+        Intent.TRAIN,
+        fields={
+            "preprocessing": {"missing_strategy": "drop"},
+            "model_type": "linear",
+            "target_column": "price",
+        },
+    ),
+    case(
+        "train a logistic regression to predict outcome with max iterations 500",
+        Intent.TRAIN,
+        fields={"hyperparameters": {"max_iter": 500}, "model_type": "logistic", "target_column": "outcome"},
+    ),
+    # -- Predictions: model ids in words
+    case("Use model model_1a2b3c4d to make predictions", Intent.PREDICT, model_id="model_1a2b3c4d"),
+    case("/predict model_00ff00ff", Intent.PREDICT, model_id="model_00ff00ff"),
+    case(
+        "predict with my last model",
+        Intent.PREDICT,
+        model_id="model_1a2b3c4d",
+        notes=["Using your latest model, model_1a2b3c4d."],
+    ),
+    case("predict", Intent.PREDICT, asks=["model_id"]),
+    case(
+        "make predictions with model_00ff00ff without probabilities",
+        Intent.PREDICT,
+        fields={"return_probabilities": False},
+        model_id="model_00ff00ff",
+    ),
+    case("use model model_99999999 to predict", Intent.PREDICT, model_id="model_99999999", asks=["model_id"]),
+    case(
+        "score the new rows with my latest model",
+        Intent.PREDICT,
+        model_id="model_1a2b3c4d",
+        notes=["Using your latest model, model_1a2b3c4d."],
+    ),
+    # -- Other intents
+    case("list my models", Intent.LIST_MODELS),
+    case("what models do I have?", Intent.LIST_MODELS),
+    case("show model model_00ff00ff", Intent.SHOW_MODEL, model_id="model_00ff00ff"),
+    case(
+        "tell me about my last model",
+        Intent.SHOW_MODEL,
+        model_id="model_1a2b3c4d",
+        notes=["Using your latest model, model_1a2b3c4d."],
+    ),
+    case("delete model model_1a2b3c4d", Intent.DELETE_MODEL, model_id="model_1a2b3c4d"),
+    case("delete my model", Intent.DELETE_MODEL, asks=["model_id"]),
+    case("what's in my data", Intent.DATA_SUMMARY),
+    case("describe the table", Intent.DATA_SUMMARY),
+    case("help", Intent.HELP),
+    case("cancel", Intent.CANCEL),
+    case(
+        "/train predict price with rf",
+        Intent.TRAIN,
+        fields={"model_type": "random_forest", "target_column": "price"},
+    ),
+    case("/models", Intent.LIST_MODELS),
+    case("tell me a joke", Intent.UNKNOWN),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "fields", "model_id", "asks", "notes"), PHRASINGS)
+def test_phrasing(
+    text: str, intent: Intent, fields: dict[str, Any], model_id: str | None, asks: list[str], notes: list[str]
+) -> None:
+    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    assert draft.intent is intent
+    assert draft.fields == fields
+    assert draft.model_id == model_id
+    assert [q.field for q in draft.questions] == asks
+    assert draft.notes == notes
+    assert draft.excluded == []
+
+
+def test_there_are_at_least_sixty_distinct_phrasings() -> None:
+    assert len({p.values[0].casefold() for p in PHRASINGS}) >= 60
