@@ -9,15 +9,15 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup venv docker runner-image test run bench
+.PHONY: help setup venv docker compose runner-image service-image test run bench
 .DEFAULT_GOAL := help
 
 ## help: list the targets
 help:
 	@sed -n 's/^## /make /p' $(MAKEFILE_LIST)
 
-## setup: venv, docker and runner-image
-setup: venv docker runner-image
+## setup: venv, docker, docker-compose and runner-image
+setup: venv docker compose runner-image
 
 ## venv: .venv with the project and its test tools (again when pyproject.toml changes)
 venv: $(INSTALLED)
@@ -31,9 +31,21 @@ $(INSTALLED): pyproject.toml
 docker:
 	scripts/ensure-docker.sh
 
+## compose: docker-compose v1 (Debian's), for compose.yaml and its test
+compose:
+	command -v docker-compose >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+
 ## runner-image: the job image statagent-runner:<content hash>, built when missing
 runner-image: venv docker
 	PYTHON=$(PYTHON) scripts/build-runner-image.sh
+
+## service-image: compose.yaml's service image (wheels downloaded on the host; no registry needed)
+service-image: runner-image compose
+	mkdir -p .build
+	$(PYTHON) -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > .build/service-requirements.txt
+	$(PYTHON) -m pip download --quiet --dest .build/service-wheels --only-binary=:all: --python-version 3.11 --implementation cp \
+	    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 -r .build/service-requirements.txt
+	STATAGENT_BASE=$${STATAGENT_BASE:-statagent-base:bookworm} DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0 docker-compose build
 
 ## test: the whole test suite, runner image selftest included (PYTEST_ARGS=... to narrow)
 test: setup

@@ -47,7 +47,7 @@ def configure_logging(settings: LoggingSettings, *, stream=None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level.upper())
-    for noisy in ("aiohttp.access", "urllib3", "docker", "httpx", "httpcore"):
+    for noisy in ("aiohttp.access", "aiogram.event", "urllib3", "docker", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,0 +1,484 @@
+"""The dialogue core: one conversation state machine per user, whatever the transport.
+
+`Dialogue.handle` takes one user action and answers through a `Sink`. Jobs never block it:
+a submitted job is followed by a background task that edits one status message and then
+sends the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot._format import (
+    HELP,
+    clip,
+    format_jobs,
+    format_model,
+    format_models,
+    format_prediction,
+    format_summary,
+    format_training,
+    model_label,
+)
+from bot._messages import BOT_API_DOWNLOAD_LIMIT, Button, Document, Incoming, Photo, Sink, Text, Upload
+from bot._status import StatusMessage
+from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, to_task
+from config import Settings
+from config.errors import JobError, StatAgentError
+from config.log import get_logger
+from controller import Controller, JobEvent, JobHandle, JobProgress, JobQueued, JobStarted
+from controller.task import Task
+from store import DatasetRecord, Store
+
+__all__ = ["Dialogue"]
+
+log = get_logger(__name__)
+
+# Buttons under a question; longer option lists are typed.
+MAX_BUTTONS = 12
+_BUTTON_LABEL = 40
+_CANCEL = "cancel"
+_ANSWER = "q"  # q:<question serial>:<option index>
+_DELETE = "del"  # del:<model id>
+_KEEP = "keep"  # keep:<model id>
+
+_SORRY = "Something went wrong on our side. Please try again in a moment."
+
+
+@dataclass
+class _Question:
+    """The question being asked (the draft's first); `serial` ties its buttons to it."""
+
+    draft: Draft
+    serial: int
+
+
+@dataclass
+class _Chat:
+    """One user's conversation."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    dataset: DatasetRecord | None = None
+    question: _Question | None = None
+    running_jobs: set[str] = field(default_factory=set)
+
+
+class Dialogue:
+    """The bot's logic: commands, uploads, questions, jobs and their results."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        controller: Controller,
+        parser: Parser,
+        status_interval: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._controller = controller
+        self._parser = parser
+        self._status_interval = status_interval
+        self._chats: dict[str, _Chat] = {}
+        self._serial = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, message: Incoming, sink: Sink) -> None:
+        """Answer one user action. Never raises for anything the user did."""
+        chat = self._chats.setdefault(message.user_id, _Chat())
+        async with chat.lock:
+            try:
+                if message.document is not None:
+                    await self._on_upload(message, chat, sink, message.document)
+                elif message.button is not None:
+                    await self._on_button(message, chat, sink, message.button)
+                elif message.text and message.text.strip():
+                    await self._on_text(message, chat, sink, message.text.strip())
+            except StatAgentError as exc:
+                log.info("request_refused", user_id=message.user_id, error=str(exc))
+                await sink.send(Text(exc.user_message))
+            except Exception:
+                log.exception("request_failed", user_id=message.user_id)
+                await sink.send(Text(_SORRY))
+
+    @property
+    def busy(self) -> bool:
+        """True while a job this dialogue follows has not sent its result yet."""
+        return bool(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait until every job followed so far has sent its result."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop following jobs (they keep running in the controller)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- uploads -------------------------------------------------------------------------
+
+    async def _on_upload(self, message: Incoming, chat: _Chat, sink: Sink, upload: Upload) -> None:
+        if upload.data is None:
+            limit = min(BOT_API_DOWNLOAD_LIMIT, self._settings.uploads.max_bytes)
+            await sink.send(
+                Text(
+                    f"This file is {_megabytes(upload.size)}; I can receive files up to "
+                    f"{_megabytes(limit)}. Send a smaller file: a sample of the rows, fewer "
+                    "columns, or the table saved as Parquet (much smaller than CSV)."
+                )
+            )
+            return
+        record = await asyncio.to_thread(
+            self._store.ingest_upload,
+            user_id=message.user_id,
+            filename=upload.filename,
+            data=upload.data,
+        )
+        chat.dataset = record
+        chat.question = None
+        await sink.send(Text(format_summary(record)))
+
+    # -- buttons -------------------------------------------------------------------------
+
+    async def _on_button(self, message: Incoming, chat: _Chat, sink: Sink, data: str) -> None:
+        kind, _, rest = data.partition(":")
+        if kind == _CANCEL:
+            await self._cancel(message, chat, sink)
+        elif kind == _ANSWER:
+            serial, _, index = rest.partition(":")
+            question = chat.question
+            if question is None or str(question.serial) != serial or not index.isdigit():
+                await sink.send(Text("That question is closed. Tell me again what you would like."))
+                return
+            asked = question.draft.questions[0]
+            if int(index) >= len(asked.options):
+                await sink.send(Text("That choice is no longer open."))
+                return
+            await self._answer(message, chat, sink, asked.options[int(index)])
+        elif kind == _DELETE:
+            model = await asyncio.to_thread(
+                self._store.get_model, user_id=message.user_id, model_id=rest
+            )
+            await asyncio.to_thread(
+                self._store.delete_model, user_id=message.user_id, model_id=model.model_id
+            )
+            await sink.send(Text(f"🗑 Model {model.model_id} deleted."))
+        elif kind == _KEEP:
+            await sink.send(Text(f"OK, model {rest} stays."))
+        else:
+            await sink.send(Text("That choice is no longer open."))
+
+    # -- text ----------------------------------------------------------------------------
+
+    async def _on_text(self, message: Incoming, chat: _Chat, sink: Sink, text: str) -> None:
+        if text.startswith("/"):
+            await self._command(message, chat, sink, text)
+        elif chat.question is not None:
+            await self._answer(message, chat, sink, text)
+        else:
+            draft = await self._parse(message, chat, text)
+            await self._proceed(message, chat, sink, draft, shown_notes=())
+
+    async def _command(self, message: Incoming, chat: _Chat, sink: Sink, text: str) -> None:
+        head, _, rest = text.partition(" ")
+        command = head[1:].split("@", 1)[0].lower()
+        rest = rest.strip()
+        user_id = message.user_id
+        if command in ("start", "help"):
+            await sink.send(Text(HELP))
+        elif command == "data":
+            dataset = await self._dataset(user_id, chat)
+            await sink.send(
+                Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
+            )
+        elif command == "train":
+            chat.question = None
+            draft = await self._parse(message, chat, f"train {rest}".strip())
+            await self._proceed(message, chat, sink, draft, shown_notes=())
+        elif command == "predict":
+            chat.question = None
+            words = f"use model {rest} to make predictions" if rest else "make predictions"
+            draft = await self._parse(message, chat, words)
+            await self._proceed(message, chat, sink, draft, shown_notes=())
+        elif command == "models":
+            models = await asyncio.to_thread(self._store.list_models, user_id=user_id)
+            await sink.send(Text(format_models(models)))
+        elif command == "model":
+            await self._show_model(user_id, sink, rest)
+        elif command == "delete":
+            await self._offer_delete(user_id, sink, rest)
+        elif command == "jobs":
+            jobs = await asyncio.to_thread(self._store.list_jobs, user_id=user_id)
+            await sink.send(Text(format_jobs(jobs)))
+        elif command == "cancel":
+            await self._cancel(message, chat, sink)
+        else:
+            await sink.send(Text(f"I do not know /{command}. /help lists what I can do."))
+
+    # -- drafts and questions ------------------------------------------------------------
+
+    async def _parse(self, message: Incoming, chat: _Chat, text: str) -> Draft:
+        dataset = await self._dataset(message.user_id, chat)
+        models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
+        return await self._parser.parse(
+            text, table=_table(dataset), model_ids=[m.model_id for m in models]
+        )
+
+    async def _answer(self, message: Incoming, chat: _Chat, sink: Sink, value: str) -> None:
+        question = chat.question
+        assert question is not None
+        chat.question = None
+        dataset = await self._dataset(message.user_id, chat)
+        before = question.draft
+        draft = answer(before, field=before.questions[0].field, value=value, table=_table(dataset))
+        await self._proceed(message, chat, sink, draft, shown_notes=before.notes)
+
+    async def _proceed(
+        self,
+        message: Incoming,
+        chat: _Chat,
+        sink: Sink,
+        draft: Draft,
+        *,
+        shown_notes: Sequence[str],
+    ) -> None:
+        """Ask the draft's next question, or do what it asks for."""
+        notes = [f"ℹ️ {n}" for n in draft.notes if n not in shown_notes]
+        if draft.intent is Intent.HELP:
+            await sink.send(Text(HELP))
+            return
+        if draft.intent is Intent.CANCEL:
+            await self._cancel(message, chat, sink)
+            return
+        if draft.intent is Intent.UNKNOWN:
+            await sink.send(Text("\n".join([*notes, _NOT_UNDERSTOOD])))
+            return
+        if draft.intent is Intent.TRAIN and await self._dataset(message.user_id, chat) is None:
+            await sink.send(Text("\n".join([*notes, "To train a model I need a table. " + _SEND_TABLE])))
+            return
+        if draft.questions:
+            await self._ask(chat, sink, draft, notes)
+            return
+        if notes:
+            await sink.send(Text("\n".join(notes)))
+        match draft.intent:
+            case Intent.TRAIN:
+                await self._train(message, chat, sink, draft)
+            case Intent.PREDICT:
+                await self._predict(message, chat, sink, draft)
+            case Intent.LIST_MODELS:
+                models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
+                await sink.send(Text(format_models(models)))
+            case Intent.SHOW_MODEL:
+                await self._show_model(message.user_id, sink, draft.model_id or "")
+            case Intent.DELETE_MODEL:
+                await self._offer_delete(message.user_id, sink, draft.model_id or "")
+            case Intent.DATA_SUMMARY:
+                dataset = await self._dataset(message.user_id, chat)
+                await sink.send(
+                    Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
+                )
+
+    async def _ask(self, chat: _Chat, sink: Sink, draft: Draft, notes: list[str]) -> None:
+        self._serial += 1
+        chat.question = _Question(draft=draft, serial=self._serial)
+        asked: Question = draft.questions[0]
+        options = list(asked.options)
+        label = model_label if asked.field == "model_type" else clip
+        buttons = [
+            Button(label=clip(label(option), _BUTTON_LABEL), data=f"{_ANSWER}:{self._serial}:{index}")
+            for index, option in enumerate(options[:MAX_BUTTONS])
+        ]
+        lines = [*notes, asked.text]
+        if len(options) > MAX_BUTTONS:
+            lines.append(f"({MAX_BUTTONS} of {len(options)} are buttons; type the name of any other.)")
+        elif not options:
+            lines.append("(Type your answer, or /cancel.)")
+        await sink.send(Text("\n".join(lines), buttons=(*buttons, Button("✖ Cancel", _CANCEL))))
+
+    async def _cancel(self, message: Incoming, chat: _Chat, sink: Sink) -> None:
+        if chat.question is not None:
+            chat.question = None
+            await sink.send(Text("OK, I dropped that request. What would you like to do?"))
+            return
+        if not chat.running_jobs:
+            await sink.send(Text("There is nothing to cancel."))
+            return
+        for job_id in sorted(chat.running_jobs):
+            if await self._controller.cancel(job_id=job_id, user_id=message.user_id):
+                await sink.send(Text(f"Stopping job {job_id}…"))
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    async def _train(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
+        dataset = await self._dataset(message.user_id, chat)
+        assert dataset is not None
+        task = to_task(
+            draft,
+            user_id=message.user_id,
+            dataset_id=dataset.dataset_id,
+            conversation_id=message.chat_id,
+        )
+        await self._submit(message, chat, sink, task, header=_train_header(task))
+
+    async def _predict(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("Send me the table with the rows to predict first, then ask again."))
+            return
+        task = to_task(
+            draft,
+            user_id=message.user_id,
+            dataset_id=dataset.dataset_id,
+            conversation_id=message.chat_id,
+        )
+        header = f"🔮 Predictions with {task.model_id} on {clip(dataset.filename)}"
+        await self._submit(message, chat, sink, task, header=header)
+
+    async def _submit(
+        self, message: Incoming, chat: _Chat, sink: Sink, task: Task, *, header: str
+    ) -> None:
+        handle = await self._controller.submit(task)
+        status = await StatusMessage.open(
+            sink, f"{header}\n⏳ Accepted as {handle.job_id}", interval=self._status_interval
+        )
+        chat.running_jobs.add(handle.job_id)
+        follow = asyncio.create_task(
+            self._follow(handle, sink, status, header=header, chat=chat),
+            name=f"follow-{handle.job_id}",
+        )
+        self._tasks.add(follow)
+        follow.add_done_callback(self._followed)
+
+    def _followed(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("follow_failed", task=task.get_name(), exc_info=task.exception())
+
+    async def _follow(
+        self, handle: JobHandle, sink: Sink, status: StatusMessage, *, header: str, chat: _Chat
+    ) -> None:
+        started = time.monotonic()
+        try:
+            async for event in handle.events():
+                if (line := _event_line(event)) is not None:
+                    await status.update(f"{header}\n{line}")
+            outcome = await handle.result()
+        except JobError as exc:
+            log.warning("job_failed", job_id=handle.job_id, reason=exc.reason, error=str(exc))
+            await status.finish(f"{header}\n❌ Stopped: {exc.reason.replace('_', ' ')}")
+            await sink.send(Text(f"❌ {exc.user_message}"))
+            return
+        except StatAgentError as exc:
+            log.warning("job_result_failed", job_id=handle.job_id, error=str(exc))
+            await status.finish(f"{header}\n❌ Stopped")
+            await sink.send(Text(f"❌ {exc.user_message}"))
+            return
+        finally:
+            chat.running_jobs.discard(handle.job_id)
+        await status.finish(f"{header}\n✅ Done in {time.monotonic() - started:.0f} s")
+        result = outcome.result
+        model_id = result.model_id or ""
+        if result.train is not None:
+            await sink.send(Text(format_training(result.train, model_id=model_id)))
+            for plot in outcome.plots:
+                await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
+        elif result.predict is not None:
+            await sink.send(Text(format_prediction(result.predict, model_id=model_id)))
+            if outcome.predictions_csv is not None:
+                await sink.send(
+                    Document(
+                        path=outcome.predictions_csv,
+                        filename=f"predictions_{model_id}.csv",
+                        caption=f"{result.predict.rows:,} predictions by {model_id}",
+                    )
+                )
+
+    # -- models --------------------------------------------------------------------------
+
+    async def _show_model(self, user_id: str, sink: Sink, model_id: str) -> None:
+        if not model_id:
+            await sink.send(Text("Which model? Write /model ID; /models lists your models."))
+            return
+        model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
+        await sink.send(Text(format_model(model)))
+
+    async def _offer_delete(self, user_id: str, sink: Sink, model_id: str) -> None:
+        if not model_id:
+            await sink.send(Text("Which model? Write /delete ID; /models lists your models."))
+            return
+        model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
+        await sink.send(
+            Text(
+                f"Delete model {model.model_id} ({model_label(model.model_type)}, "
+                f"target {clip(model.target_column)})? This cannot be undone.",
+                buttons=(
+                    Button("🗑 Delete", f"{_DELETE}:{model.model_id}"),
+                    Button("Keep it", f"{_KEEP}:{model.model_id}"),
+                ),
+            )
+        )
+
+    async def _dataset(self, user_id: str, chat: _Chat) -> DatasetRecord | None:
+        """The current table; after a restart, the one the store remembers."""
+        if chat.dataset is None:
+            chat.dataset = await asyncio.to_thread(self._store.current_dataset, user_id=user_id)
+        return chat.dataset
+
+
+_SEND_TABLE = "Send me a table: a CSV, Excel (.xlsx) or Parquet file."
+_NOT_UNDERSTOOD = (
+    "I did not understand that. Try for example:\n"
+    "• Train a random forest to predict price\n"
+    "• Train a logistic regression to classify outcome using all features\n"
+    "• Use model model_1a2b3c4d to make predictions\n"
+    "/help lists everything I can do."
+)
+
+
+def _table(dataset: DatasetRecord | None) -> TableInfo | None:
+    return None if dataset is None else TableInfo.from_summary(dataset.summary)
+
+
+def _train_header(task: Task) -> str:
+    model = model_label(task.model_type.value) if task.model_type else "A model"
+    return f"🚀 {model} → {clip(task.target_column or '')}"
+
+
+def _event_line(event: JobEvent) -> str | None:
+    """The status line for a job event; None for the end (the final status says more)."""
+    match event:
+        case JobQueued(position=position) if position > 0:
+            return f"⏳ Waiting in the queue (position {position})"
+        case JobQueued():
+            return "⏳ Queued"
+        case JobStarted():
+            return "⚙️ Starting…"
+        case JobProgress(stage=stage, percent=percent, message=text):
+            return f"⚙️ {text or stage.replace('_', ' ').capitalize()} — {percent:.0f}%"
+    return None
+
+
+_PLOT_CAPTIONS = {
+    "predicted_vs_actual": "Predicted vs real values on the test rows",
+    "residuals": "How far off the predictions are",
+    "confusion_matrix": "Right and wrong guesses on the test rows",
+    "roc_curve": "ROC curve: how well the model tells the classes apart",
+    "feature_importance": "What the model relies on most",
+    "learning_curve": "Learning progress per epoch",
+}
+
+
+def _plot_caption(path: Path) -> str:
+    return _PLOT_CAPTIONS.get(path.stem, path.stem.replace("_", " ").capitalize())
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")

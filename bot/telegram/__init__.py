@@ -1,0 +1,28 @@
+"""The Telegram transport: aiogram 3 around the dialogue core.
+
+    run_polling(settings)            # `statagent bot`: blocks until SIGTERM/SIGINT
+    await serve(settings, stop=ev)   # the same, stopped by an asyncio.Event (tests, embedding)
+
+Routers per concern (commands, documents, text, buttons) turn updates into `Incoming`; an
+outer middleware applies the per-user rate limit and the optional allowlist; `TelegramSink`
+sends the core's replies. `settings.telegram.api_base` points the bot at another Bot API
+server (the tests' fake one on 127.0.0.1).
+"""
+
+from bot.telegram._app import bot_token, build_dispatcher, create_bot, run_polling, serve
+from bot.telegram._lanes import Lanes
+from bot.telegram._middleware import RateLimiter, Verdict
+from bot.telegram._sink import ButtonTokens, TelegramSink
+
+__all__ = [
+    "ButtonTokens",
+    "Lanes",
+    "RateLimiter",
+    "TelegramSink",
+    "Verdict",
+    "bot_token",
+    "build_dispatcher",
+    "create_bot",
+    "run_polling",
+    "serve",
+]

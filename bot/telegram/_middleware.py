@@ -1,0 +1,115 @@
+"""Outer middlewares: per-user rate limit and the optional allowlist of user ids."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection
+from enum import StrEnum
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import Chat, TelegramObject, User
+
+from config.log import get_logger
+
+__all__ = ["AllowlistMiddleware", "Notify", "RateLimitMiddleware", "RateLimiter", "Verdict"]
+
+log = get_logger(__name__)
+
+# Queues a short notice (bot, chat id, text) without blocking the dispatcher.
+Notify = Callable[[Bot, int, str], None]
+
+RATE_LIMITED = "You are sending messages faster than I can handle. Please wait a minute, then try again."
+NOT_ALLOWED = "Sorry, this bot is private."
+
+_WINDOW_SECONDS = 60.0
+# Past this many tracked users, those idle for a whole window are forgotten.
+_TRACKED_USERS = 10_000
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    WARN = "warn"  # the first refusal of a burst: say so once
+    DROP = "drop"  # later refusals in the same window: stay silent
+
+
+class RateLimiter:
+    """At most `limit` events per user in any sliding minute."""
+
+    def __init__(self, *, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit = limit
+        self._clock = clock
+        self._accepted: dict[int, deque[float]] = {}
+        self._warned: set[int] = set()
+
+    def check(self, user_id: int) -> Verdict:
+        now = self._clock()
+        if len(self._accepted) > _TRACKED_USERS:
+            self._forget_idle(now)
+        accepted = self._accepted.setdefault(user_id, deque())
+        while accepted and accepted[0] <= now - _WINDOW_SECONDS:
+            accepted.popleft()
+        if len(accepted) < self._limit:
+            accepted.append(now)
+            self._warned.discard(user_id)
+            return Verdict.PASS
+        if user_id in self._warned:
+            return Verdict.DROP
+        self._warned.add(user_id)
+        return Verdict.WARN
+
+    def _forget_idle(self, now: float) -> None:
+        for user_id, accepted in list(self._accepted.items()):
+            if not accepted or accepted[-1] <= now - _WINDOW_SECONDS:
+                del self._accepted[user_id]
+                self._warned.discard(user_id)
+
+
+class RateLimitMiddleware(BaseMiddleware):
+    """Drops a user's updates beyond the per-minute limit, with one polite notice per burst."""
+
+    def __init__(self, *, limiter: RateLimiter, notify: Notify) -> None:
+        self._limiter = limiter
+        self._notify = notify
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if user is None:
+            return await handler(event, data)
+        verdict = self._limiter.check(user.id)
+        if verdict is Verdict.PASS:
+            return await handler(event, data)
+        log.info("rate_limited", user_id=user.id, verdict=verdict)
+        chat: Chat | None = data.get("event_chat")
+        if verdict is Verdict.WARN and chat is not None:
+            self._notify(data["bot"], chat.id, RATE_LIMITED)
+        return None
+
+
+class AllowlistMiddleware(BaseMiddleware):
+    """When a list of user ids is configured, everyone else gets a short refusal."""
+
+    def __init__(self, *, allowed: Collection[int], notify: Notify) -> None:
+        self._allowed = frozenset(allowed)
+        self._notify = notify
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        if not self._allowed or (user is not None and user.id in self._allowed):
+            return await handler(event, data)
+        log.info("user_not_allowed", user_id=user.id if user else None)
+        chat: Chat | None = data.get("event_chat")
+        if chat is not None:
+            self._notify(data["bot"], chat.id, NOT_ALLOWED)
+        return None

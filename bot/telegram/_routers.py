@@ -1,0 +1,147 @@
+"""Routers per concern: documents, button presses, text (commands included: the core reads
+them, "/help@this_bot" too). Each turns an update into `Incoming` and hands it to the dialogue
+core in the user's lane, so handlers return at once."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery
+from aiogram.types import Document as TelegramDocument
+from aiogram.types import Message
+
+from bot import BOT_API_DOWNLOAD_LIMIT, Dialogue, Incoming, Text, Upload
+from bot.telegram._lanes import Lanes
+from bot.telegram._sink import ButtonTokens, TelegramSink
+from config.errors import StatAgentError
+from config.log import get_logger
+
+__all__ = ["Adapter"]
+
+log = get_logger(__name__)
+
+UNSUPPORTED = "I can read text and tables: send a CSV, Excel (.xlsx) or Parquet file, or write what you want."
+EXPIRED_BUTTON = "This button has expired. Please ask again."
+
+
+class Adapter:
+    """What the routers share: the dialogue core, the per-user lanes and the button tokens."""
+
+    def __init__(self, *, dialogue: Dialogue, lanes: Lanes, tokens: ButtonTokens) -> None:
+        self.dialogue = dialogue
+        self.lanes = lanes
+        self.tokens = tokens
+
+    def routers(self) -> list[Router]:
+        """The routers, in the order they are tried (the text router ends with a catch-all)."""
+        return [self._documents(), self._callbacks(), self._text()]
+
+    def notify(self, bot: Bot, chat_id: int, text: str) -> None:
+        """Queue a plain notice for a chat in its lane (used by the middlewares)."""
+        sink = self._sink(bot, chat_id)
+        self.lanes.submit(chat_id, lambda: sink.send(Text(text)))
+
+    # -- routers ---------------------------------------------------------------------------
+
+    def _documents(self) -> Router:
+        router = Router(name="documents")
+
+        @router.message(F.document)
+        async def document(message: Message, bot: Bot) -> None:
+            assert message.document is not None
+            self._deliver(bot, message, lambda: _upload(bot, message, message.document))
+            if message.caption:
+                # A caption is a request about the file just sent: it comes after the upload.
+                self._deliver(bot, message, lambda: _ready(_incoming(message, text=message.caption)))
+
+        return router
+
+    def _callbacks(self) -> Router:
+        router = Router(name="callbacks")
+
+        @router.callback_query(F.data)
+        async def button(query: CallbackQuery, bot: Bot) -> None:
+            user_id = query.from_user.id
+            chat_id = query.message.chat.id if query.message else user_id
+            data = self.tokens.decode(query.data or "")
+
+            async def press() -> Incoming | None:
+                await query.answer(EXPIRED_BUTTON if data is None else None)
+                if data is None:
+                    return None
+                return Incoming(user_id=str(user_id), chat_id=str(chat_id), button=data)
+
+            self._submit(bot, user_id=user_id, chat_id=chat_id, make=press)
+
+        return router
+
+    def _text(self) -> Router:
+        router = Router(name="text")
+
+        @router.message(F.text)
+        async def text(message: Message, bot: Bot) -> None:
+            self._deliver(bot, message, lambda: _ready(_incoming(message, text=message.text)))
+
+        @router.message()
+        async def other(message: Message, bot: Bot) -> None:
+            sink = self._sink(bot, message.chat.id)
+            self.lanes.submit(_user_id(message), lambda: sink.send(Text(UNSUPPORTED)))
+
+        return router
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def _deliver(self, bot: Bot, message: Message, make: Callable[[], Awaitable[Incoming | None]]) -> None:
+        self._submit(bot, user_id=_user_id(message), chat_id=message.chat.id, make=make)
+
+    def _submit(
+        self, bot: Bot, *, user_id: int, chat_id: int, make: Callable[[], Awaitable[Incoming | None]]
+    ) -> None:
+        sink = self._sink(bot, chat_id)
+
+        async def work() -> None:
+            try:
+                incoming = await make()
+                if incoming is not None:
+                    await self.dialogue.handle(incoming, sink)
+            except Exception:
+                log.exception("telegram_update_failed", user_id=user_id)
+                await sink.send(Text(StatAgentError.default_user_message))
+
+        self.lanes.submit(user_id, work)
+
+    def _sink(self, bot: Bot, chat_id: int) -> TelegramSink:
+        return TelegramSink(bot=bot, chat_id=chat_id, tokens=self.tokens)
+
+
+async def _ready(incoming: Incoming) -> Incoming:
+    return incoming
+
+
+def _user_id(message: Message) -> int:
+    # Messages in channels have no sender; the chat stands for it.
+    return message.from_user.id if message.from_user else message.chat.id
+
+
+def _incoming(message: Message, **content: object) -> Incoming:
+    return Incoming(user_id=str(_user_id(message)), chat_id=str(message.chat.id), **content)  # type: ignore[arg-type]
+
+
+async def _upload(bot: Bot, message: Message, document: TelegramDocument) -> Incoming:
+    """The document as an Upload; above the Bot API's 20 MB only its size (never downloaded)."""
+    filename = document.file_name or "upload"
+    size = document.file_size or 0
+    if size > BOT_API_DOWNLOAD_LIMIT:
+        return _incoming(message, document=Upload(filename=filename, data=None, size=size))
+    buffer = io.BytesIO()
+    try:
+        await bot.download(document, destination=buffer)
+    except TelegramBadRequest as error:
+        if "file is too big" not in error.message:
+            raise
+        return _incoming(message, document=Upload(filename=filename, data=None, size=max(size, BOT_API_DOWNLOAD_LIMIT + 1)))
+    data = buffer.getvalue()
+    return _incoming(message, document=Upload(filename=filename, data=data, size=len(data)))

@@ -1,0 +1,202 @@
+"""`statagent chat`: the bot's dialogue in a terminal, with real jobs behind it.
+
+Replies are printed; buttons become numbered choices (answer with the number); plots and
+prediction files are copied to an output folder and their paths printed. `/upload FILE`
+sends a table, as a file sent in Telegram would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TextIO
+
+from bot._dialogue import Dialogue
+from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload
+from bot.parsing import make_parser
+from config import Settings
+from controller import Controller
+from store import Store
+
+__all__ = ["CHAT_ID", "TerminalSink", "register", "run_chat"]
+
+CHAT_ID = "terminal"
+_UPLOAD = "/upload"
+_QUIT = frozenset({"quit", "exit", "/quit", "/exit"})
+
+
+class TerminalSink:
+    """Prints one chat's replies. Status edits print only the lines that changed."""
+
+    def __init__(self, *, out: TextIO, folder: Path) -> None:
+        self.out = out
+        self._folder = folder
+        self._sent = 0
+        self._texts: dict[int, str] = {}
+        self._choices: tuple[Button, ...] = ()
+
+    async def send(self, reply: Reply) -> MessageRef:
+        self._sent += 1
+        match reply:
+            case Text(text=text, buttons=buttons):
+                self._texts[self._sent] = text
+                self._print("🤖 " + "\n   ".join(text.splitlines()))
+                if buttons:
+                    self._choices = buttons
+                    for number, button in enumerate(buttons, start=1):
+                        self._print(f"     [{number}] {button.label}")
+                    self._print("     (answer with a number, or type)")
+            case Photo(path=path, caption=caption):
+                self._print(f"🖼  {caption or 'Plot'}: {self._keep(path, path.name)}")
+            case Document(path=path, filename=filename, caption=caption):
+                self._print(f"📎 {caption or filename}: {self._keep(path, filename)}")
+        return MessageRef(chat_id=CHAT_ID, message_id=self._sent)
+
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        before = set(self._texts.get(ref.message_id, "").splitlines())
+        self._texts[ref.message_id] = text
+        for line in text.splitlines():
+            if line not in before:
+                self._print(f"   ↻ {line}")
+
+    def incoming(self, line: str, *, user_id: str) -> Incoming:
+        """What a typed line means: a numbered choice, an upload, or text (commands included)."""
+        if line.isdigit() and 1 <= int(line) <= len(self._choices):
+            data = self._choices[int(line) - 1].data
+            self._choices = ()
+            return Incoming(user_id=user_id, chat_id=CHAT_ID, button=data)
+        command, _, argument = line.partition(" ")
+        if command == _UPLOAD:
+            path = Path(argument.strip()).expanduser()
+            return Incoming(user_id=user_id, chat_id=CHAT_ID, document=_read_upload(path))
+        return Incoming(user_id=user_id, chat_id=CHAT_ID, text=line)
+
+    def _keep(self, source: Path, name: str) -> Path:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        target = (self._folder / f"{self._sent:03d}-{Path(name).name}").resolve()
+        shutil.copyfile(source, target)
+        return target
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def _read_upload(path: Path) -> Upload:
+    """A local file as an upload (OSError when it cannot be read)."""
+    data = path.read_bytes()
+    return Upload(filename=path.name, data=data, size=len(data))
+
+
+async def run_chat(
+    settings: Settings,
+    *,
+    user_id: str,
+    data: Path | None,
+    out_dir: Path,
+    stdin: TextIO,
+    stdout: TextIO,
+) -> int:
+    """Chat on stdin/stdout until end of input or `quit`; returns the exit code.
+
+    When stdin is not a terminal (a script), each line waits for the jobs it started, so
+    a script can rely on a model being there in the next line.
+    """
+    interactive = stdin.isatty()
+    sink = TerminalSink(out=stdout, folder=out_dir)
+    with Store.from_settings(settings) as store:
+        store.user_dir(user_id)  # refuses a user id that is not one (InputError)
+        print(
+            f"StatAgent chat as user {user_id}. /help for help, /upload FILE to send a table, "
+            f"quit to leave. Files go to {out_dir.resolve()}",
+            file=stdout,
+            flush=True,
+        )
+        async with Controller(settings=settings, store=store) as controller:
+            dialogue = Dialogue(
+                settings=settings, store=store, controller=controller, parser=make_parser(settings.anthropic)
+            )
+            try:
+                if data is not None:
+                    await _send(dialogue, sink, f"{_UPLOAD} {data}", user_id=user_id, echo=False)
+                if interactive:
+                    print("you> ", end="", file=stdout, flush=True)
+                async for line in _lines(stdin):
+                    if line.lower() in _QUIT:
+                        break
+                    if line:
+                        await _send(dialogue, sink, line, user_id=user_id, echo=not interactive)
+                        if not interactive:
+                            await dialogue.drain()
+                    if interactive:
+                        print("you> ", end="", file=stdout, flush=True)
+                if dialogue.busy:
+                    print("Waiting for the running jobs to finish…", file=stdout, flush=True)
+                await dialogue.drain()
+            finally:
+                await dialogue.close()
+    return 0
+
+
+async def _lines(stdin: TextIO) -> AsyncIterator[str]:
+    """The lines of `stdin`, stripped, until its end.
+
+    A daemon thread reads them, so a blocked read never keeps the process from exiting
+    (Ctrl-C while waiting for input).
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def put(line: str | None) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        except RuntimeError:  # the loop has closed: nobody reads any more
+            pass
+
+    def read() -> None:
+        for line in iter(stdin.readline, ""):
+            put(line)
+        put(None)
+
+    threading.Thread(target=read, name="stdin-reader", daemon=True).start()
+    while (line := await queue.get()) is not None:
+        yield line.strip()
+
+
+async def _send(dialogue: Dialogue, sink: TerminalSink, line: str, *, user_id: str, echo: bool) -> None:
+    out = sink.out
+    try:
+        message = sink.incoming(line, user_id=user_id)
+    except OSError as exc:
+        print(f"⚠️ Cannot read that file: {exc.strerror or exc}", file=out, flush=True)
+        return
+    if message.document is not None:
+        print(f"👤 (sends {message.document.filename})", file=out, flush=True)
+    elif echo:
+        print(f"👤 {line}", file=out, flush=True)
+    await dialogue.handle(message, sink)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `statagent chat`."""
+    chat = subparsers.add_parser("chat", help="talk to the bot in this terminal (real jobs)")
+    chat.add_argument("--data", type=Path, help="a table to send first (CSV, XLSX, Parquet)")
+    chat.add_argument("--user", default="terminal", help="whose models and tables (default: terminal)")
+    chat.add_argument("--out", type=Path, help="where plots and files go (default: DATA_DIR/chat/USER)")
+    chat.add_argument("--log-level", default="WARNING", help="log level on stderr (default: WARNING)")
+    chat.set_defaults(func=_chat_command)
+
+
+async def _chat_command(args: argparse.Namespace, settings: Settings) -> int:
+    return await run_chat(
+        settings,
+        user_id=args.user,
+        data=args.data,
+        out_dir=args.out or settings.data_dir / "chat" / args.user,
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+    )

@@ -1,0 +1,146 @@
+"""The adapter around the dialogue without running jobs: rate limit, allowlist, big files,
+buttons, ordering, start-up and shutdown. The bot is the real one (store, controller, dialogue);
+no request here starts a container."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from fake_server import DOWNLOAD_LIMIT, FakeTelegramServer
+
+from bot.telegram import run_polling
+from config import Settings, load_settings
+from config.errors import ConfigError
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+LIMIT = 5
+ALLOWED = [2001, 2002, 2003, 2004, 2005]
+TABLE = b"age,size,price\n" + b"".join(f"{a},{a * 3},{a * 7}\n".encode() for a in range(1, 31))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def telegram(
+    tmp_path_factory: pytest.TempPathFactory, start_bot: Callable[..., AbstractAsyncContextManager[None]]
+) -> AsyncIterator[FakeTelegramServer]:
+    server = FakeTelegramServer()
+    await server.start()
+    try:
+        async with start_bot(
+            server, tmp_path_factory.mktemp("access-data"), rate_limit_per_minute=LIMIT, allowed_user_ids=ALLOWED
+        ):
+            yield server
+    finally:
+        await server.close()
+
+
+@pytest.mark.docker
+async def test_rate_limit_answers_once_then_stays_silent(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2001)
+    for _ in range(LIMIT + 3):
+        user.say("/help")
+    for _ in range(LIMIT):
+        await user.expect("sendMessage", "/models")
+    await user.expect("sendMessage", "faster than I can handle")
+    await asyncio.sleep(0.5)
+    assert len(user.calls("sendMessage")) == LIMIT + 1
+
+
+@pytest.mark.docker
+async def test_users_outside_the_allowlist_are_refused(telegram: FakeTelegramServer) -> None:
+    stranger = telegram.user(3000)
+    stranger.say("/help")
+    stranger.upload("secret.csv", TABLE)
+    for _ in range(2):
+        await stranger.expect("sendMessage", "this bot is private")
+    await asyncio.sleep(0.3)
+    assert [c.method for c in stranger.calls()] == ["sendMessage", "sendMessage"]
+    assert not [c for c in telegram.calls if c.method in ("getFile", "download")]
+
+
+@pytest.mark.docker
+async def test_file_above_20_mb_is_refused_without_download(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2002)
+    user.upload("huge.csv", b"", file_size=DOWNLOAD_LIMIT + 5 * 1024 * 1024)
+    answer = await user.expect("sendMessage", "25 MB")
+    assert "20 MB" in answer.text and "smaller" in answer.text
+    assert not [c for c in telegram.calls if c.method in ("getFile", "download")]
+
+
+@pytest.mark.docker
+async def test_other_kinds_of_message_get_a_hint(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2002)
+    sticker = {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512}
+    user.send(sticker={**sticker, "is_animated": False, "is_video": False})
+    await user.expect("sendMessage", "send a CSV, Excel (.xlsx) or Parquet file")
+
+
+@pytest.mark.docker
+async def test_question_buttons_and_cancel(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2003)
+    user.upload("table.csv", TABLE)
+    await user.expect("sendMessage", "table.csv")
+    user.say("train a random forest")
+    question = await user.expect("sendMessage", "?")
+    labels = [label for label, _ in question.buttons]
+    assert {"age", "size", "price"} <= set(labels) and "✖ Cancel" in labels
+
+    user.press(question, "✖ Cancel")
+    await user.expect("answerCallbackQuery")
+    await user.expect("sendMessage", "dropped that request")
+    user.press(question, "price")  # the question is closed now
+    await user.expect("answerCallbackQuery")
+    await user.expect("sendMessage", "closed")
+    assert not user.calls("editMessageText")  # nothing was started
+
+
+@pytest.mark.docker
+async def test_a_users_messages_are_handled_in_order(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2004)
+    user.upload("first.csv", TABLE)
+    user.say("/data@statagent_test_bot")  # sent before the upload's download has even started
+    upload_answer = await user.expect("sendMessage", "first.csv")
+    data_answer = await user.expect("sendMessage", "first.csv")
+    assert data_answer.text.startswith(upload_answer.text.split("\n")[0])
+    assert user.calls("sendMessage").index(upload_answer) < user.calls("sendMessage").index(data_answer)
+
+
+@pytest.mark.docker
+async def test_wrong_token_is_a_config_error(
+    fake_telegram: FakeTelegramServer, start_bot: Callable[..., AbstractAsyncContextManager[None]], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        async with start_bot(fake_telegram, tmp_path, token="42:not-the-token"):
+            await fake_telegram.expect(None, "deleteWebhook")
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in str(raised.value)
+
+
+async def test_missing_token_is_a_config_error_before_any_network(tmp_path: Path) -> None:
+    settings = load_settings(env={}, overrides={"data_dir": str(tmp_path)})
+    with pytest.raises(ConfigError) as raised:
+        await run_polling(settings)
+    assert "TELEGRAM_BOT_TOKEN is not set" in str(raised.value)  # `statagent bot` prints it
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.docker
+async def test_sigterm_stops_polling_gracefully(
+    fake_telegram: FakeTelegramServer, bot_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = bot_settings(fake_telegram, tmp_path)
+    bot = asyncio.create_task(run_polling(settings))
+    user = fake_telegram.user(2005)
+    user.say("/start")
+    await user.expect("sendMessage", "/help")
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(bot, timeout=30)
+    # run_polling took its signal handlers away again.
+    assert not asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
+
