@@ -1,0 +1,165 @@
+"""The container backend interface: what the controller needs from whatever runs job containers.
+
+The controller speaks only this Protocol. `DockerBackend` (controller/_docker.py) implements it
+on one Docker engine. The shape leaves room for two later backends without changing callers:
+a pool of single-use pre-warmed containers (`start` hands a warm container its job instead of
+creating one) and Kubernetes Jobs (ids are opaque strings, labels become label selectors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from config import ContainerSettings
+from runner.spec import INPUT_DIR, JOB_ROOT, MODEL_DIR, OUTPUT_DIR
+
+__all__ = [
+    "LABEL_CREATED",
+    "LABEL_DATA_DIR",
+    "LABEL_INSTANCE",
+    "LABEL_JOB_ID",
+    "LABEL_KIND",
+    "LABEL_USER_ID",
+    "ContainerBackend",
+    "ContainerExit",
+    "ContainerInfo",
+    "ContainerRequest",
+    "StartedContainer",
+]
+
+# Labels on every job container. `statagent.job_id` marks a container as a job container.
+LABEL_JOB_ID = "statagent.job_id"
+LABEL_USER_ID = "statagent.user_id"
+LABEL_INSTANCE = "statagent.instance"  # the controller instance that started it
+LABEL_KIND = "statagent.kind"  # train or predict
+LABEL_CREATED = "statagent.created"  # ISO 8601, UTC
+LABEL_DATA_DIR = "statagent.data_dir"  # whose store the job belongs to (several may share an engine)
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """One job container: the image by id, the job's folders and the limits. Nothing else.
+
+    `command` is the runner's command (`train` or `predict`) given to the image's fixed
+    entrypoint `python -m runner`. `entrypoint` stays None in product code; tests set it to
+    run another program under exactly the same confinement.
+    """
+
+    job_id: str
+    user_id: str
+    kind: str
+    instance_id: str
+    data_dir: Path
+    image_id: str
+    input_dir: Path
+    output_dir: Path
+    limits: ContainerSettings
+    runner_user: str
+    model_dir: Path | None = None
+    command: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    created: datetime | None = None
+
+    def mounts(self) -> list[tuple[Path, str, bool]]:
+        """(host path, container path, read-only) of every mount: the job's own folders only."""
+        mounts = [
+            (self.input_dir, str(JOB_ROOT / INPUT_DIR), True),
+            (self.output_dir, str(JOB_ROOT / OUTPUT_DIR), False),
+        ]
+        if self.model_dir is not None:
+            mounts.append((self.model_dir, str(JOB_ROOT / MODEL_DIR), True))
+        return mounts
+
+    def labels(self) -> dict[str, str]:
+        labels = {
+            LABEL_JOB_ID: self.job_id,
+            LABEL_USER_ID: self.user_id,
+            LABEL_INSTANCE: self.instance_id,
+            LABEL_KIND: self.kind,
+            LABEL_DATA_DIR: str(self.data_dir),
+        }
+        if self.created is not None:
+            labels[LABEL_CREATED] = self.created.isoformat(timespec="seconds")
+        return labels
+
+
+@dataclass(frozen=True)
+class StartedContainer:
+    container_id: str
+    create_seconds: float
+    start_seconds: float
+
+
+@dataclass(frozen=True)
+class ContainerExit:
+    exit_code: int
+    oom_killed: bool
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A job container as listed by label."""
+
+    container_id: str
+    name: str
+    status: str  # running, exited, created, ...
+    running: bool
+    image: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def job_id(self) -> str:
+        return self.labels.get(LABEL_JOB_ID, "")
+
+    @property
+    def user_id(self) -> str:
+        return self.labels.get(LABEL_USER_ID, "")
+
+    @property
+    def instance_id(self) -> str:
+        return self.labels.get(LABEL_INSTANCE, "")
+
+    @property
+    def data_dir(self) -> str:
+        return self.labels.get(LABEL_DATA_DIR, "")
+
+
+class ContainerBackend(Protocol):
+    """Runs job containers. Every method is safe to call on the event loop."""
+
+    async def resolve_image(self, reference: str) -> str:
+        """The image id of `reference`; RunnerImageMissing naming it when absent."""
+
+    async def start(self, request: ContainerRequest) -> StartedContainer:
+        """Create and start the job's container (BackendUnavailable when the engine fails)."""
+
+    def stdout_lines(self, container_id: str, *, max_lines: int) -> AsyncIterator[str]:
+        """The container's stdout, line by line from its start, until it exits or max_lines."""
+
+    async def wait(self, container_id: str, *, timeout: float) -> ContainerExit | None:
+        """Wait for the container to exit; None when it still runs after `timeout` seconds."""
+
+    async def memory_use(self, container_id: str) -> int | None:
+        """The container's memory use now, in bytes, page cache aside (None when unknown)."""
+
+    async def kill(self, container_id: str) -> None:
+        """Kill the container if it runs (no error when it is gone or stopped)."""
+
+    async def remove(self, container_id: str) -> None:
+        """Remove the container and its anonymous volumes (no error when it is gone)."""
+
+    async def list_jobs(self, *, labels: dict[str, str] | None = None) -> list[ContainerInfo]:
+        """Every job container, running or not, optionally only those with these label values."""
+
+    async def logs_tail(self, container_id: str, *, lines: int = 50) -> str:
+        """The last lines of stdout and stderr ('' when the container is gone)."""
+
+    async def inspect(self, container_id: str) -> ContainerInfo | None:
+        """The container's current state and labels; None when it is gone."""
+
+    async def close(self) -> None:
+        """Release connections and threads."""

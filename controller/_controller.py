@@ -1,0 +1,472 @@
+"""The Controller service: accepts tasks, queues them fairly, runs each in one container."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+
+import structlog
+from pydantic import ValidationError
+
+from config import Settings
+from config.errors import (
+    JobCancelled,
+    JobCrashed,
+    JobError,
+    JobInterrupted,
+    QuotaError,
+    StatAgentError,
+    TaskError,
+)
+from config.log import get_logger
+from controller._backend import ContainerBackend
+from controller._docker import DockerBackend
+from controller._events import (
+    JobEvent,
+    JobFinished,
+    JobOutcome,
+    JobProgress,
+    JobQueued,
+    JobStarted,
+)
+from controller._execute import JobContext, execute, failure_fields
+from controller._lock import ControllerLock
+from controller._queue import FairQueue
+from controller._reconcile import clean_job_dirs, interrupt_orphan_jobs, reap_containers
+from controller.task import Task, build_spec
+from runner.spec import PredictSpec, TrainSpec, parse_spec
+from store import ExitReason, JobKind, JobRecord, JobState, Store
+
+__all__ = ["Controller", "JobHandle"]
+
+log = get_logger(__name__)
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class _LiveJob:
+    """A job this controller holds, queued or running: its events and, at the end, its outcome."""
+
+    def __init__(self, record: JobRecord, spec: TrainSpec | PredictSpec, image_id: str) -> None:
+        self.record = record
+        self.spec = spec
+        self.image_id = image_id
+        self.cancel = asyncio.Event()
+        self.done = asyncio.Event()
+        self.position = 0
+        self.started: JobStarted | None = None
+        self.progress: JobProgress | None = None
+        self.finished: JobFinished | None = None
+        self.outcome: JobOutcome | None = None
+        self.error: JobError | None = None
+        self._subscribers: set[asyncio.Queue[JobEvent]] = set()
+
+    @property
+    def job_id(self) -> str:
+        return self.record.job_id
+
+    @property
+    def user_id(self) -> str:
+        return self.record.user_id
+
+    @property
+    def is_train(self) -> bool:
+        return self.record.kind == JobKind.TRAIN
+
+    def emit(self, event: JobEvent) -> None:
+        if isinstance(event, JobQueued):
+            self.position = event.position
+        elif isinstance(event, JobStarted):
+            self.started = event
+        elif isinstance(event, JobProgress):
+            self.progress = event
+        else:
+            self.finished = event
+        for queue in self._subscribers:
+            queue.put_nowait(event)
+
+    def subscribe(self) -> asyncio.Queue[JobEvent]:
+        """A queue of the job's events, starting with where the job stands now."""
+        queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        if self.finished is not None:
+            now: list[JobEvent] = [self.finished]
+        elif self.started is not None:
+            now = [self.started, *([self.progress] if self.progress else [])]
+        else:
+            now = [JobQueued(self.job_id, self.position)]
+        for event in now:
+            queue.put_nowait(event)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[JobEvent]) -> None:
+        self._subscribers.discard(queue)
+
+    def finish(self, *, outcome: JobOutcome | None = None, error: JobError | None = None) -> None:
+        self.outcome, self.error = outcome, error
+        reason = ExitReason.SUCCESS if error is None else ExitReason(error.reason)
+        self.emit(JobFinished(self.job_id, reason))
+        self.done.set()
+
+
+class JobHandle:
+    """A submitted job: follow its events, await its result."""
+
+    def __init__(self, live: _LiveJob) -> None:
+        self._live = live
+
+    @property
+    def job_id(self) -> str:
+        return self._live.job_id
+
+    async def events(self) -> AsyncIterator[JobEvent]:
+        """JobQueued, JobStarted, JobProgress ... then JobFinished, where the iteration ends.
+
+        A late subscriber first gets where the job stands (its latest events).
+        """
+        queue = self._live.subscribe()
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, JobFinished):
+                    return
+        finally:
+            self._live.unsubscribe(queue)
+
+    async def result(self) -> JobOutcome:
+        """The outcome of a succeeded job; raises the JobError subclass of a failed one."""
+        await self._live.done.wait()
+        if self._live.error is not None:
+            raise self._live.error
+        assert self._live.outcome is not None
+        return self._live.outcome
+
+
+class Controller:
+    """Runs users' tasks as jobs, each in one throwaway container, a fair share at a time.
+
+        async with Controller(settings=settings, store=store) as controller:
+            handle = await controller.submit(task)
+            async for event in handle.events(): ...
+            outcome = await handle.result()
+
+    Only one controller may run per data directory (a lock file makes sure); at start it
+    cleans up after a dead predecessor and resumes the jobs that were still queued.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        backend: ContainerBackend | None = None,
+        instance_id: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._owns_backend = backend is None
+        # Each running job holds two of the backend's threads (its wait and its output stream).
+        self._backend: ContainerBackend = backend or DockerBackend(max_threads=2 * settings.queue.running_cap + 8)
+        self.instance_id = instance_id or f"ctl-{secrets.token_hex(6)}"
+        self._ctx = JobContext(settings, store, self._backend, self.instance_id)
+        self._queue = FairQueue()
+        self._jobs: dict[str, _LiveJob] = {}  # queued and running
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._running_per_user: Counter[str] = Counter()
+        self._submit_lock = asyncio.Lock()
+        self._lock: ControllerLock | None = None
+        self._image_reference = ""
+        self._reconciler: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def __aenter__(self) -> Controller:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Take the data directory's lock, clean up after a dead controller, resume queued jobs.
+
+        Raises ControllerRunning when another controller holds the lock, RunnerImageMissing
+        when the runner image is not built.
+        """
+        if self._lock is not None or self._stopping:
+            raise RuntimeError("a controller starts once")
+        try:
+            image_id = await self._take_over()
+        except BaseException:
+            if self._owns_backend:
+                await self._backend.close()
+            raise
+        log.info(
+            "controller started",
+            instance=self.instance_id,
+            image=image_id,
+            running_cap=self._settings.queue.running_cap,
+            resumed=len(self._jobs),
+        )
+        self._reconciler = asyncio.create_task(self._reconcile_forever(), name="reconcile")
+        self._dispatch()
+
+    async def _take_over(self) -> str:
+        """Find the image, take the lock, clean up after a predecessor, resume its queue; the image id."""
+        # Imported here: `python -m controller.image` must not find it imported by the package.
+        from controller.image import runner_image_tag
+
+        settings = self._settings
+        self._image_reference = settings.runner.image or await asyncio.to_thread(
+            runner_image_tag, root=_REPO_ROOT, repository=settings.runner.image_repository
+        )
+        image_id = await self._backend.resolve_image(self._image_reference)
+        lock = await asyncio.to_thread(ControllerLock.acquire, settings.data_dir, instance_id=self.instance_id)
+        try:
+            await asyncio.to_thread(self._store.sweep_temp)
+            await self._reconcile()
+            await self._resume_queued(image_id)
+            await asyncio.to_thread(clean_job_dirs, self._store, live=set(self._jobs))
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+        return image_id
+
+    async def stop(self) -> None:
+        """Stop: running jobs are killed and marked interrupted; queued ones stay queued for the next start."""
+        if self._lock is None or self._stopping:
+            return
+        self._stopping = True
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            await asyncio.gather(self._reconciler, return_exceptions=True)
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for live in list(self._jobs.values()):
+            live.finish(
+                error=JobInterrupted(
+                    "the controller stopped before the job started",
+                    job_id=live.job_id,
+                    user_message="The service is restarting. Your job is kept and runs when it is back.",
+                )
+            )
+        self._jobs.clear()
+        self._lock.release()
+        if self._owns_backend:
+            await self._backend.close()
+        log.info("controller stopped", instance=self.instance_id)
+
+    async def submit(self, task: Task) -> JobHandle:
+        """Queue a task as a job. Everything is checked before any container starts.
+
+        Raises TaskError (incomplete or invalid request), NotFoundError (no such dataset or
+        model for this user: another user's looks the same), QuotaError (too many models or
+        waiting jobs), RunnerImageMissing.
+        """
+        self._require_running()
+        store, user_id = self._store, task.user_id
+        train = task.task_type == "ml_train"
+        if task.dataset_id is None:
+            raise TaskError("no dataset", user_message="Upload a table (CSV, XLSX or Parquet) first.")
+        await asyncio.to_thread(store.get_dataset, user_id=user_id, dataset_id=task.dataset_id)
+        if not train:
+            if task.model_id is None:
+                raise TaskError("no model", user_message="Which model should I use? /models lists yours.")
+            await asyncio.to_thread(store.get_model, user_id=user_id, model_id=task.model_id)
+        job_id = await asyncio.to_thread(store.new_job_id)
+        model_id = await asyncio.to_thread(store.new_model_id) if train else task.model_id
+        assert model_id is not None
+        image_id = await self._backend.resolve_image(self._image_reference)
+        spec = build_spec(
+            task, ml=self._settings.ml_engine, job_id=job_id, model_id=model_id, image_id=image_id
+        )
+        async with self._submit_lock:  # quota checks and enqueueing as one step
+            self._check_waiting_quota(user_id)
+            if train:
+                await self._check_model_quota(user_id)
+            record = await asyncio.to_thread(
+                store.create_job,
+                user_id=user_id,
+                kind=JobKind.TRAIN if train else JobKind.PREDICT,
+                spec=spec.model_dump(mode="json"),
+                instance_id=self.instance_id,
+                dataset_id=task.dataset_id,
+                model_id=model_id,
+                job_id=job_id,
+            )
+            live = self._enqueue(record, spec, image_id)
+        log.info("job queued", job_id=job_id, user_id=user_id, kind=record.kind.value)
+        self._dispatch()
+        return JobHandle(live)
+
+    def handle(self, *, job_id: str, user_id: str | None) -> JobHandle | None:
+        """The handle of a queued or running job (of this user; any user's for None)."""
+        live = self._jobs.get(job_id)
+        if live is None or (user_id is not None and live.user_id != user_id):
+            return None
+        return JobHandle(live)
+
+    async def cancel(self, *, job_id: str, user_id: str | None) -> bool:
+        """Cancel a queued or running job (of this user; any user's for None).
+
+        False when there is no such live job. A running job's container is killed; its handle
+        then ends with JobCancelled.
+        """
+        live = self._jobs.get(job_id)
+        if live is None or (user_id is not None and live.user_id != user_id):
+            return False
+        if self._queue.remove(job_id):
+            await self._drop_queued(live, JobCancelled("cancelled while queued", job_id=job_id))
+        else:
+            live.cancel.set()
+        log.info("job cancel requested", job_id=job_id, user_id=live.user_id)
+        return True
+
+    # ------------------------------------------------------------ queue
+
+    def _require_running(self) -> None:
+        if self._lock is None or self._stopping:
+            raise StatAgentError("the controller is not running")
+
+    def _check_waiting_quota(self, user_id: str) -> None:
+        queue = self._settings.queue
+        waiting = self._queue.waiting(user_id)
+        starts_now = (
+            waiting == 0
+            and len(self._running) < queue.running_cap
+            and self._running_per_user[user_id] < queue.per_user_running
+        )
+        if waiting >= queue.per_user_queued and not starts_now:
+            raise QuotaError(
+                f"user {user_id} has {waiting} jobs waiting",
+                user_message=(
+                    f"You already have {waiting} jobs waiting. Wait for one to finish or cancel one."
+                ),
+            )
+
+    async def _check_model_quota(self, user_id: str) -> None:
+        await asyncio.to_thread(self._store.check_model_quota, user_id=user_id)
+        pending = sum(1 for live in self._jobs.values() if live.user_id == user_id and live.is_train)
+        if pending:
+            models = len(await asyncio.to_thread(self._store.list_models, user_id=user_id))
+            limit = self._settings.quotas.max_models_per_user
+            if models + pending >= limit:
+                raise QuotaError(
+                    f"user {user_id} has {models} models and {pending} trainings pending",
+                    user_message=(
+                        f"You have {models} models and {pending} more in training; an account keeps "
+                        f"at most {limit}. Delete one with /delete ID first."
+                    ),
+                )
+
+    def _enqueue(self, record: JobRecord, spec: TrainSpec | PredictSpec, image_id: str) -> _LiveJob:
+        live = _LiveJob(record, spec, image_id)
+        self._jobs[record.job_id] = live
+        self._queue.push(record.user_id, record.job_id)
+        return live
+
+    async def _drop_queued(self, live: _LiveJob, error: JobError) -> None:
+        """Finish a job that left the line without running (it is already out of the queue)."""
+        self._jobs.pop(live.job_id, None)
+        await asyncio.to_thread(self._store.update_job, live.job_id, **failure_fields(error))
+        live.finish(error=error)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Start waiting jobs while there are free slots, round-robin over users."""
+        if self._stopping:
+            return
+        queue = self._settings.queue
+        while len(self._running) < queue.running_cap:
+            picked = self._queue.pop_next(
+                lambda user_id: self._running_per_user[user_id] < queue.per_user_running
+            )
+            if picked is None:
+                break
+            user_id, job_id = picked
+            self._running_per_user[user_id] += 1
+            self._running[job_id] = asyncio.create_task(self._run(self._jobs[job_id]), name=job_id)
+        for job_id, position in self._queue.positions().items():
+            live = self._jobs[job_id]
+            if live.position != position:
+                live.emit(JobQueued(job_id, position))
+
+    async def _run(self, live: _LiveJob) -> None:
+        structlog.contextvars.bind_contextvars(job_id=live.job_id, user_id=live.user_id)
+        try:
+            record = await asyncio.to_thread(self._store.get_job_admin, live.job_id)
+            if record.state == JobState.CANCELLED:  # by `statagent admin kill` while it waited
+                raise JobCancelled("cancelled while queued", job_id=live.job_id)
+            outcome = await execute(
+                self._ctx, record, live.spec, image_id=live.image_id, emit=live.emit, cancelled=live.cancel
+            )
+        except JobError as error:
+            live.finish(error=error)
+        except asyncio.CancelledError:
+            live.finish(error=JobInterrupted("the controller stopped while the job ran", job_id=live.job_id))
+            raise
+        except Exception as error:  # a failure of the store or engine ends only this job
+            log.exception("job failed in the controller")
+            live.finish(error=JobCrashed(f"{type(error).__name__}: {error}", job_id=live.job_id))
+        else:
+            live.finish(outcome=outcome)
+        finally:
+            self._running.pop(live.job_id, None)
+            self._running_per_user[live.user_id] -= 1
+            self._jobs.pop(live.job_id, None)
+            self._dispatch()
+
+    async def _resume_queued(self, image_id: str) -> None:
+        """Queue again the jobs a previous controller accepted but never started."""
+        for record in await asyncio.to_thread(self._store.queued_jobs):
+            try:
+                spec = parse_spec(json.dumps(record.spec))
+            except ValidationError as error:  # written by an older, incompatible version
+                crash = JobCrashed(f"its stored spec is no longer valid: {error}", job_id=record.job_id)
+                await asyncio.to_thread(self._store.update_job, record.job_id, **failure_fields(crash))
+                continue
+            if isinstance(spec, TrainSpec):
+                spec = spec.model_copy(update={"image_id": image_id})
+            self._enqueue(record, spec, image_id)
+            log.info("job resumed", job_id=record.job_id, user_id=record.user_id)
+
+    # ------------------------------------------------------------ reconcile
+
+    async def _reconcile(self) -> None:
+        """Remove containers and mark jobs that no live job of this controller owns."""
+        await reap_containers(
+            settings=self._settings,
+            store=self._store,
+            backend=self._backend,
+            spare=lambda c: c.instance_id == self.instance_id and c.job_id in self._jobs,
+        )
+        await asyncio.to_thread(interrupt_orphan_jobs, self._store, live=set(self._jobs))
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.queue.reconcile_interval_seconds)
+            try:
+                await self._reconcile()
+                await self._drop_cancelled_waiting()
+            except Exception:  # try again next round
+                log.exception("reconcile failed")
+
+    async def _drop_cancelled_waiting(self) -> None:
+        """Waiting jobs an admin cancelled from another process leave the line."""
+        for job_id in list(self._queue.positions()):
+            record = await asyncio.to_thread(self._store.get_job_admin, job_id)
+            if record.state == JobState.CANCELLED and self._queue.remove(job_id):
+                live = self._jobs[job_id]
+                live.finish(error=JobCancelled("cancelled by an admin", job_id=job_id))
+                self._jobs.pop(job_id, None)
+        self._dispatch()

@@ -1,0 +1,61 @@
+"""What a job handle reports: progress events while it runs, and the outcome when it succeeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.spec import Result
+from store import ExitReason, JobRecord, ModelRecord
+
+__all__ = ["JobEvent", "JobFinished", "JobOutcome", "JobProgress", "JobQueued", "JobStarted"]
+
+
+@dataclass(frozen=True)
+class JobQueued:
+    """Waiting for a free slot; `position` 1 means it starts next, 0 that it is starting now."""
+
+    job_id: str
+    position: int
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    job_id: str
+    container_id: str
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A stage of the runner's work, as it reported it."""
+
+    job_id: str
+    stage: str
+    percent: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    """The last event of every job; `JobHandle.result()` has the details."""
+
+    job_id: str
+    reason: ExitReason
+
+
+JobEvent = JobQueued | JobStarted | JobProgress | JobFinished
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A job that succeeded: its final record, the runner's result and the files it left.
+
+    `plots` and the predictions live in the job's output folder under the user's folder.
+    """
+
+    job: JobRecord
+    result: Result
+    model: ModelRecord | None
+    plots: list[Path]
+    predictions_csv: Path | None
+    predictions_parquet: Path | None

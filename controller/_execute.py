@@ -1,0 +1,509 @@
+"""One job, start to end: its folder, its one container, its progress, its result, its record.
+
+`execute` prepares DATA_DIR/users/<user>/jobs/<job>/{input,output}, runs the container through
+the backend, streams the runner's progress lines, enforces the time limit, classifies how it
+ended, checks the output against the quotas, installs a trained model through the store, records
+everything in the job row, and always removes the container (unless an admin asked to keep
+failed ones). It returns a JobOutcome or raises the JobError subclass that says what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config import Settings
+from config.errors import (
+    JobBadInput,
+    JobCancelled,
+    JobCrashed,
+    JobError,
+    JobInterrupted,
+    JobOutOfMemory,
+    JobOutputTooLarge,
+    JobTimeout,
+    JobTrainingFailed,
+    NotFoundError,
+    QuotaError,
+    StatAgentError,
+)
+from config.log import get_logger
+from controller._backend import ContainerBackend, ContainerExit, ContainerRequest
+from controller._events import JobEvent, JobOutcome, JobProgress, JobStarted
+from runner.spec import (
+    DATA_FILE,
+    INPUT_DIR,
+    METADATA_FILE,
+    OUTPUT_DIR,
+    OUTPUT_MODEL_DIR,
+    OUTPUT_PLOTS_DIR,
+    PREDICTIONS_CSV,
+    PREDICTIONS_PARQUET,
+    RESULT_FILE,
+    SPEC_FILE,
+    ExitCode,
+    PredictSpec,
+    ProgressEvent,
+    Result,
+    TrainSpec,
+)
+from store import ExitReason, JobKind, JobRecord, JobState, ModelRecord, Store
+
+__all__ = ["JobContext", "execute", "failure_fields"]
+
+log = get_logger(__name__)
+
+_MEMORY_POLL_SECONDS = 1.0
+# After the container exits, its stdout stream ends by itself; this is only a safety net.
+_DRAIN_SECONDS = 5.0
+# A killed container is gone within milliseconds; give up waiting for it after this.
+_KILL_WAIT_SECONDS = 30.0
+_LOG_TAIL_LINES = 60
+_OOM_EXIT = 137  # SIGKILL, which is what the kernel's OOM killer sends
+
+_STATE_OF_REASON = {
+    ExitReason.CANCELLED: JobState.CANCELLED,
+    ExitReason.INTERRUPTED: JobState.INTERRUPTED,
+}
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What running a job needs from the controller."""
+
+    settings: Settings
+    store: Store
+    backend: ContainerBackend
+    instance_id: str
+
+
+@dataclass
+class _Run:
+    """What is learnt about a job while it runs; becomes columns of its row."""
+
+    started_at: datetime | None = None
+    queue_wait: float | None = None
+    container_id: str | None = None
+    create_seconds: float | None = None
+    start_seconds: float | None = None
+    run_seconds: float | None = None
+    peak_memory: int | None = None
+    exit: ContainerExit | None = None
+    log_tail: str | None = None
+    result: Result | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "queue_wait_seconds": self.queue_wait,
+            "container_id": self.container_id,
+            "container_create_seconds": self.create_seconds,
+            "container_start_seconds": self.start_seconds,
+            "run_seconds": self.run_seconds,
+            "peak_memory_mb": None if self.peak_memory is None else self.peak_memory / 2**20,
+            "exit_code": None if self.exit is None else self.exit.exit_code,
+            "log_tail": self.log_tail,
+            "result": None if self.result is None else self.result.model_dump(mode="json"),
+        }
+
+
+async def execute(
+    ctx: JobContext,
+    job: JobRecord,
+    spec: TrainSpec | PredictSpec,
+    *,
+    image_id: str,
+    emit: Callable[[JobEvent], None],
+    cancelled: asyncio.Event,
+) -> JobOutcome:
+    """Run `job` in one container; record and return its outcome, or record and raise its JobError.
+
+    Setting `cancelled` kills the container and ends the job with JobCancelled. Cancelling the
+    task running this kills the container too and records the job as interrupted.
+    """
+    store, settings = ctx.store, ctx.settings
+    job_dir = store.job_dir(job.job_id, job.user_id)
+    run = _Run(started_at=_now())
+    run.queue_wait = (run.started_at - job.created_at).total_seconds()
+    failed = True
+    keep_container = False
+    try:
+        request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
+        if cancelled.is_set():
+            raise JobCancelled("cancelled before its container started")
+        started = await ctx.backend.start(request)
+        run.container_id = started.container_id
+        run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
+        await asyncio.to_thread(
+            store.update_job,
+            job.job_id,
+            state=JobState.RUNNING,
+            image_id=image_id,
+            instance_id=ctx.instance_id,
+            **run.fields(),
+        )
+        emit(JobStarted(job.job_id, started.container_id))
+        log.info("job started", container_id=started.container_id, queue_wait=run.queue_wait)
+
+        began = time.perf_counter()
+        ended = await _supervise(ctx, job, run, timeout=_time_limit(ctx, job), emit=emit, cancelled=cancelled)
+        run.run_seconds = time.perf_counter() - began
+        run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
+        outcome = await _collect(ctx, job, spec, run, ended, job_dir / OUTPUT_DIR)
+        failed = False
+    except asyncio.CancelledError:
+        await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
+        raise
+    except JobError as error:
+        error.job_id = job.job_id
+        if run.exit is not None and error.exit_code is None:
+            error.exit_code = run.exit.exit_code
+        error.logs = error.logs or run.log_tail or ""
+        keep_container = settings.container.keep_failed_containers and not isinstance(
+            error, JobCancelled | JobInterrupted
+        )
+        await _record(ctx, job, run, error)
+        raise
+    except Exception as error:  # any other failure is a crash of this job, recorded
+        log.exception("job crashed in the controller")
+        crash = JobCrashed(
+            f"{type(error).__name__}: {error}",
+            user_message=error.user_message if isinstance(error, StatAgentError) else None,
+            job_id=job.job_id,
+            logs=run.log_tail or "",
+        )
+        keep_container = settings.container.keep_failed_containers
+        await _record(ctx, job, run, crash)
+        raise crash from error
+    finally:
+        await _clean_up(ctx, run, job_dir, failed=failed, keep=keep_container)
+    log.info(
+        "job succeeded",
+        run_seconds=round(run.run_seconds or 0, 3),
+        peak_memory_mb=run.fields()["peak_memory_mb"],
+    )
+    return outcome
+
+
+def _time_limit(ctx: JobContext, job: JobRecord) -> int:
+    limits = ctx.settings.container
+    return limits.train_timeout_seconds if job.kind == JobKind.TRAIN else limits.predict_timeout_seconds
+
+
+def _prepare(
+    ctx: JobContext, job: JobRecord, spec: TrainSpec | PredictSpec, job_dir: Path, image_id: str
+) -> ContainerRequest:
+    """Lay out the job folder; the request for its container. Runs in a thread (file work)."""
+    store, settings = ctx.store, ctx.settings
+    try:
+        dataset = store.get_dataset(user_id=job.user_id, dataset_id=job.dataset_id)
+        model_dir = None
+        if job.kind == JobKind.PREDICT:
+            model_dir = store.model_dir(store.get_model(user_id=job.user_id, model_id=job.model_id))
+    except NotFoundError as error:  # deleted while the job waited
+        raise JobBadInput(str(error), user_message=error.user_message) from error
+
+    if job_dir.exists():  # a retry after a crash of this very job: start clean
+        shutil.rmtree(job_dir)
+    input_dir, output_dir = job_dir / INPUT_DIR, job_dir / OUTPUT_DIR
+    input_dir.mkdir(parents=True, mode=0o755)
+    output_dir.mkdir(mode=0o755)
+    (input_dir / SPEC_FILE).write_text(spec.model_dump_json(), encoding="utf-8")
+    _link_or_copy(store.dataset_path(dataset), input_dir / DATA_FILE)
+    for path in (input_dir, input_dir / SPEC_FILE, input_dir / DATA_FILE):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    uid, gid = (int(part) for part in settings.runner.user.split(":"))
+    try:
+        os.chown(output_dir, uid, gid)
+    except PermissionError:  # not root (a developer's machine): let any uid write there
+        os.chmod(output_dir, 0o777)
+
+    return ContainerRequest(
+        job_id=job.job_id,
+        user_id=job.user_id,
+        kind=job.kind.value,
+        instance_id=ctx.instance_id,
+        data_dir=settings.data_dir,
+        image_id=image_id,
+        input_dir=input_dir,
+        output_dir=output_dir,
+        model_dir=model_dir,
+        limits=settings.container,
+        runner_user=settings.runner.user,
+        command=(spec.command,),
+        created=_now(),
+    )
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    """A hard link where the file is readable by anyone (the job's uid), else a copy."""
+    if source.stat().st_mode & stat.S_IROTH:
+        try:
+            os.link(source, dest)
+            return
+        except OSError:  # another filesystem: copy
+            pass
+    shutil.copyfile(source, dest)
+
+
+async def _supervise(
+    ctx: JobContext,
+    job: JobRecord,
+    run: _Run,
+    *,
+    timeout: float,
+    emit: Callable[[JobEvent], None],
+    cancelled: asyncio.Event,
+) -> str:
+    """Follow the container until it exits; 'exited', 'timeout' or 'cancelled'."""
+    backend, container_id = ctx.backend, run.container_id
+    assert container_id is not None
+    progress = asyncio.create_task(
+        _read_progress(backend, container_id, job.job_id, emit, ctx.settings.quotas.max_stdout_lines)
+    )
+    memory = asyncio.create_task(_sample_memory(backend, container_id, run))
+    waiting = asyncio.create_task(backend.wait(container_id, timeout=timeout))
+    cancel_wait = asyncio.create_task(cancelled.wait())
+    try:
+        await asyncio.wait({waiting, cancel_wait}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting.done() and waiting.result() is not None:
+            run.exit = waiting.result()
+            how = "exited"
+        else:
+            how = "cancelled" if cancelled.is_set() else "timeout"
+            await backend.kill(container_id)
+            run.exit = await waiting if not waiting.done() else None
+            run.exit = run.exit or await backend.wait(container_id, timeout=_KILL_WAIT_SECONDS)
+        await asyncio.wait({progress}, timeout=_DRAIN_SECONDS)
+        if not progress.done():
+            log.warning("stdout stream did not end after the container exited")
+        return how
+    finally:
+        for task in (progress, memory, waiting, cancel_wait):
+            task.cancel()
+        await asyncio.gather(progress, memory, waiting, cancel_wait, return_exceptions=True)
+
+
+async def _read_progress(
+    backend: ContainerBackend,
+    container_id: str,
+    job_id: str,
+    emit: Callable[[JobEvent], None],
+    max_lines: int,
+) -> None:
+    """Emit the runner's progress lines; other lines are ignored, lines past the cap unread."""
+    async for line in backend.stdout_lines(container_id, max_lines=max_lines):
+        try:
+            event = ProgressEvent.model_validate_json(line)
+        except ValidationError:
+            continue
+        emit(JobProgress(job_id, event.stage, event.percent, event.message))
+
+
+async def _sample_memory(backend: ContainerBackend, container_id: str, run: _Run) -> None:
+    while True:
+        sample = await backend.memory_use(container_id)
+        if sample is not None:
+            run.peak_memory = max(run.peak_memory or 0, sample)
+        await asyncio.sleep(_MEMORY_POLL_SECONDS)
+
+
+async def _collect(
+    ctx: JobContext,
+    job: JobRecord,
+    spec: TrainSpec | PredictSpec,
+    run: _Run,
+    how: str,
+    output_dir: Path,
+) -> JobOutcome:
+    """Classify the end of the container; on success check, install and record the outputs."""
+    settings, store = ctx.settings, ctx.store
+    exit_ = run.exit
+    current = await asyncio.to_thread(store.get_job_admin, job.job_id)
+    if how == "cancelled" or current.state == JobState.CANCELLED:  # also: `admin kill` elsewhere
+        raise JobCancelled("cancelled while running")
+    if how == "timeout":
+        seconds = _time_limit(ctx, job)
+        raise JobTimeout(
+            f"killed after its limit of {seconds} s",
+            user_message=(
+                f"The job took longer than its limit of {seconds} seconds and was stopped. "
+                "Try less data or a simpler model."
+            ),
+        )
+    assert exit_ is not None
+    if exit_.oom_killed or exit_.exit_code == _OOM_EXIT:
+        run.peak_memory = max(run.peak_memory or 0, settings.container.memory_mb * 2**20)
+        raise JobOutOfMemory(
+            f"killed at its memory limit of {settings.container.memory_mb} MB",
+            user_message=(
+                f"The job needed more than its {settings.container.memory_mb} MB of memory and "
+                "was stopped. Try less data, fewer columns or a simpler model."
+            ),
+        )
+
+    files = await asyncio.to_thread(_output_files, output_dir)
+    result = run.result = _read_result(output_dir, files, settings.quotas.max_result_json_bytes)
+    error = result.error if result is not None else None
+    # The runner's own sentence is the user's message; its code and details go to the record.
+    said = {"user_message": error.message, "error_code": error.code.value, "details": error.details} if error else {}
+    if exit_.exit_code == ExitCode.BAD_INPUT:
+        raise JobBadInput(error.message if error else "the runner refused the job without a result", **said)
+    if exit_.exit_code == ExitCode.TRAINING_FAILED:
+        raise JobTrainingFailed(error.message if error else "training failed without a result", **said)
+    if exit_.exit_code != ExitCode.OK or result is None or not result.ok:
+        readable = "" if result is not None else " without a readable result.json"
+        raise JobCrashed(f"runner exited {exit_.exit_code}{readable}", error_code=said.get("error_code"))
+    _check_artifacts(files, output_dir, settings)
+
+    model: ModelRecord | None = None
+    plots: list[Path] = []
+    if isinstance(spec, TrainSpec):
+        assert result.train is not None
+        model = await _install_model(ctx, job, output_dir, files)
+        plots = [
+            path
+            for name in result.train.plots
+            if Path(name).name == name
+            and (path := output_dir / OUTPUT_PLOTS_DIR / name) in files
+        ]
+    final = await _record(ctx, job, run, None)
+    csv, parquet = output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET
+    return JobOutcome(
+        job=final,
+        result=result,
+        model=model,
+        plots=plots,
+        predictions_csv=csv if csv in files else None,
+        predictions_parquet=parquet if parquet in files else None,
+    )
+
+
+def _output_files(output_dir: Path) -> dict[Path, int]:
+    """Every regular file the job wrote, with its size.
+
+    The job's uid wrote this folder: a symlink could point at any host file, a FIFO would
+    block a reader. Either makes the whole output untrusted.
+    """
+    files: dict[Path, int] = {}
+    for root, dirs, names in os.walk(output_dir):
+        for name in dirs + names:
+            path = Path(root, name)
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode):
+                files[path] = info.st_size
+            elif not stat.S_ISDIR(info.st_mode):
+                raise JobCrashed(f"the job's output holds {path.relative_to(output_dir)}, not a file")
+    return files
+
+
+def _read_result(output_dir: Path, files: dict[Path, int], max_bytes: int) -> Result | None:
+    path = output_dir / RESULT_FILE
+    if path not in files:
+        return None
+    if files[path] > max_bytes:
+        raise JobOutputTooLarge(f"result.json has {files[path]} bytes, over the cap of {max_bytes}")
+    try:
+        return Result.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        log.warning("result.json is not a valid result", error=str(error)[:500])
+        return None
+
+
+def _check_artifacts(files: dict[Path, int], output_dir: Path, settings: Settings) -> None:
+    """The files besides result.json (which has its own cap) against the artifact quotas."""
+    quotas = settings.quotas
+    artifacts = {path: size for path, size in files.items() if path != output_dir / RESULT_FILE}
+    count = len(artifacts)
+    total = sum(artifacts.values())
+    if count > quotas.max_artifacts or total > quotas.max_artifacts_mb * 2**20:
+        raise JobOutputTooLarge(
+            f"the job wrote {count} files ({total} bytes); the caps are {quotas.max_artifacts} "
+            f"files and {quotas.max_artifacts_mb} MB"
+        )
+
+
+async def _install_model(
+    ctx: JobContext, job: JobRecord, output_dir: Path, files: dict[Path, int]
+) -> ModelRecord:
+    """Hand the job's model folder to the store (atomic, quota-checked), then drop the job's copy."""
+    source = output_dir / OUTPUT_MODEL_DIR
+    if source / METADATA_FILE not in files:
+        raise JobCrashed("the training job succeeded but left no model metadata")
+    try:
+        metadata = json.loads((source / METADATA_FILE).read_bytes())
+    except ValueError as error:
+        raise JobCrashed(f"the model's metadata is not JSON: {error}") from error
+    try:
+        model = await asyncio.to_thread(
+            ctx.store.install_model,
+            user_id=job.user_id,
+            model_id=job.model_id,
+            job_id=job.job_id,
+            source_dir=source,
+            metadata=metadata,
+        )
+    except QuotaError as error:
+        raise JobOutputTooLarge(str(error), user_message=error.user_message) from error
+    await asyncio.to_thread(shutil.rmtree, source, True)
+    return model
+
+
+async def _record(
+    ctx: JobContext,
+    job: JobRecord,
+    run: _Run,
+    error: JobError | None,
+) -> JobRecord:
+    """Write how the job ran and ended into its row."""
+    if error is None:
+        fields = {"state": JobState.SUCCEEDED, "exit_reason": ExitReason.SUCCESS, "finished_at": _now()}
+    else:
+        fields = failure_fields(error)
+        log.info("job failed", reason=error.reason, detail=str(error).split("\n")[0][:500])
+    return await asyncio.to_thread(ctx.store.update_job, job.job_id, **fields, **run.fields())
+
+
+async def _clean_up(ctx: JobContext, run: _Run, job_dir: Path, *, failed: bool, keep: bool) -> None:
+    """Remove the container (killed first if it still runs) and the job's files.
+
+    A succeeded job keeps its output folder (plots, predictions); a failed one keeps nothing,
+    unless its container is kept for an admin to look at.
+    """
+    if keep:
+        log.info("keeping the failed job's container", container_id=run.container_id)
+        return
+    if run.container_id is not None:
+        try:
+            await ctx.backend.kill(run.container_id)
+            await ctx.backend.remove(run.container_id)
+        except Exception:  # the next reconcile removes what is left
+            log.exception("could not remove the job container", container_id=run.container_id)
+    await asyncio.to_thread(shutil.rmtree, job_dir if failed else job_dir / INPUT_DIR, True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def failure_fields(error: JobError) -> dict[str, Any]:
+    """The job-row fields saying that a job ended with `error`."""
+    reason = ExitReason(error.reason)
+    return {
+        "state": _STATE_OF_REASON.get(reason, JobState.FAILED),
+        "exit_reason": reason,
+        "finished_at": _now(),
+        "error_code": error.error_code,
+        "user_message": error.user_message,
+    }

@@ -1,0 +1,107 @@
+"""Cleaning up after controllers that died: their containers, their jobs' rows, their folders.
+
+The controller runs these at start and periodically; `statagent admin gc` runs them from
+another process, sparing whatever belongs to the live controller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Collection
+
+from config import Settings
+from config.errors import JobInterrupted, NotFoundError
+from config.log import get_logger
+from controller._backend import LABEL_DATA_DIR, ContainerBackend, ContainerInfo
+from controller._execute import failure_fields
+from runner.spec import INPUT_DIR, OUTPUT_DIR, OUTPUT_MODEL_DIR
+from store import JobRecord, JobState, Store
+
+__all__ = ["clean_job_dirs", "interrupt_orphan_jobs", "reap_containers"]
+
+log = get_logger(__name__)
+
+
+def _interrupted() -> JobInterrupted:
+    return JobInterrupted("its controller stopped while the job ran")
+
+
+async def reap_containers(
+    *,
+    settings: Settings,
+    store: Store,
+    backend: ContainerBackend,
+    spare: Callable[[ContainerInfo], bool],
+) -> list[ContainerInfo]:
+    """Kill and remove this data directory's job containers that `spare` does not claim.
+
+    The job of each becomes interrupted if its row still says running. A stopped container of
+    a failed job stays when `container.keep_failed_containers` is on.
+    """
+    reaped = []
+    for container in await backend.list_jobs(labels={LABEL_DATA_DIR: str(settings.data_dir)}):
+        if spare(container):
+            continue
+        job = await _job_or_none(store, container.job_id)
+        if (
+            settings.container.keep_failed_containers
+            and not container.running
+            and job is not None
+            and job.state == JobState.FAILED
+        ):
+            continue
+        await backend.kill(container.container_id)
+        await backend.remove(container.container_id)
+        if job is not None and job.state == JobState.RUNNING:
+            await asyncio.to_thread(store.update_job, job.job_id, **failure_fields(_interrupted()))
+        log.warning(
+            "removed an orphan job container",
+            container_id=container.container_id,
+            job_id=container.job_id,
+            instance=container.instance_id,
+        )
+        reaped.append(container)
+    return reaped
+
+
+def interrupt_orphan_jobs(store: Store, *, live: Collection[str]) -> list[JobRecord]:
+    """Mark running jobs that no live controller runs as interrupted (their container is gone)."""
+    orphans = [job for job in store.running_jobs() if job.job_id not in live]
+    for job in orphans:
+        store.update_job(job.job_id, **failure_fields(_interrupted()))
+        log.warning("job interrupted by a restart", job_id=job.job_id, user_id=job.user_id)
+    return orphans
+
+
+def clean_job_dirs(store: Store, *, live: Collection[str]) -> int:
+    """Remove job folders left by crashes; returns how many folders were touched.
+
+    A succeeded job keeps its output (plots, predictions) but not its input copy; every other
+    finished job, and a folder with no job, goes entirely.
+    """
+    touched = 0
+    for user_id, job_id in store.list_job_dirs():
+        if job_id in live:
+            continue
+        folder = store.job_dir(job_id, user_id)
+        try:
+            job = store.get_job_admin(job_id)
+        except NotFoundError:
+            job = None
+        if job is not None and job.state == JobState.SUCCEEDED:
+            for leftover in (folder / INPUT_DIR, folder / OUTPUT_DIR / OUTPUT_MODEL_DIR):
+                if leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    touched += 1
+        elif job is None or job.state != JobState.QUEUED:
+            store.remove_job_dir(job_id, user_id)
+            touched += 1
+    return touched
+
+
+async def _job_or_none(store: Store, job_id: str) -> JobRecord | None:
+    try:
+        return await asyncio.to_thread(store.get_job_admin, job_id)
+    except NotFoundError:
+        return None

@@ -1,0 +1,434 @@
+"""`statagent job ...` (one job through the controller) and `statagent admin ...` (jobs and containers).
+
+`register(subparsers)` adds both commands to the `statagent` parser; each subcommand sets
+`args.func(args, settings) -> exit code` (a coroutine function). Admin commands work from a
+separate process beside the running service: they use the store and the engine directly and
+never touch what the live controller (found through its lock file) runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from config import Settings
+from config.errors import JobCancelled, StatAgentError
+from config.log import get_logger
+from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND
+from controller._controller import Controller
+from controller._docker import DockerBackend
+from controller._events import JobOutcome, JobProgress, JobQueued, JobStarted
+from controller._execute import failure_fields
+from controller._lock import ControllerLock, live_instance
+from controller._reconcile import clean_job_dirs, interrupt_orphan_jobs, reap_containers
+from controller.task import Task
+from runner.spec import ModelType
+from store import JobState, Store
+
+__all__ = ["register"]
+
+log = get_logger(__name__)
+
+# From an admin command beside a running service, a younger temporary file may be a write in progress.
+_ADMIN_SWEEP_MIN_AGE_SECONDS = 3600
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `job` and `admin` commands."""
+    job = subparsers.add_parser("job", help="run one training or prediction job and print its result as JSON")
+    jobs = job.add_subparsers(dest="job_command", required=True, metavar="{train,predict}")
+
+    train = jobs.add_parser("train", help="train a model on a CSV or Parquet file")
+    train.add_argument("--user", required=True, help="the user id the model belongs to")
+    train.add_argument("--data", required=True, type=Path, help="the table (CSV or Parquet)")
+    train.add_argument("--target", required=True, help="the column to predict")
+    train.add_argument("--features", type=_columns, help="comma-separated feature columns (default: all others)")
+    train.add_argument("--model", default=ModelType.RANDOM_FOREST.value, choices=[m.value for m in ModelType])
+    train.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a hyperparameter; the value is read as JSON when it is JSON (200, [64,32]), else as text",
+    )
+    train.set_defaults(func=_job_train)
+
+    predict = jobs.add_parser("predict", help="predict with a saved model")
+    predict.add_argument("--user", required=True)
+    predict.add_argument("--model", required=True, metavar="MODEL_ID")
+    predict.add_argument("--data", required=True, type=Path, help="the rows to predict (CSV or Parquet)")
+    predict.set_defaults(func=_job_predict)
+
+    admin = subparsers.add_parser("admin", help="inspect and act on jobs and job containers")
+    commands = admin.add_subparsers(dest="admin_command", required=True)
+
+    listing = commands.add_parser("jobs", help="list jobs, newest first")
+    listing.add_argument("--user")
+    listing.add_argument("--state", choices=[s.value for s in JobState])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(func=_admin_jobs)
+
+    one = commands.add_parser("job", help="one job: spec, state, timings, resources, container, log tail")
+    one.add_argument("job_id")
+    one.set_defaults(func=_admin_job)
+
+    containers = commands.add_parser("containers", help="job containers on the engine, by label")
+    containers.set_defaults(func=_admin_containers)
+
+    kill = commands.add_parser("kill", help="cancel a job: kill its container, mark it cancelled")
+    kill.add_argument("job_id")
+    kill.set_defaults(func=_admin_kill)
+
+    gc = commands.add_parser("gc", help="remove what dead controllers left: containers, job folders, temp files")
+    gc.set_defaults(func=_admin_gc)
+
+    for parser in (listing, one, containers, kill, gc):
+        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+# ------------------------------------------------------------------ job
+
+
+def _columns(text: str) -> list[str]:
+    columns = [part.strip() for part in text.split(",")]
+    if not all(columns):
+        raise argparse.ArgumentTypeError("give column names separated by commas")
+    return columns
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+async def _job_train(args: argparse.Namespace, settings: Settings) -> int:
+    with Store.from_settings(settings) as store:
+        try:
+            dataset = await asyncio.to_thread(store.ingest_file, user_id=args.user, path=args.data)
+            task = Task.train(
+                user_id=args.user,
+                model_type=args.model,
+                dataset_id=dataset.dataset_id,
+                target_column=args.target,
+                feature_columns=args.features,
+                hyperparameters=dict(args.param),
+            )
+            outcome = await _run_one(settings, store, task)
+        except (StatAgentError, ValidationError) as error:
+            return _refused(error)
+    _print_json(_outcome_report(outcome))
+    return 0
+
+
+async def _job_predict(args: argparse.Namespace, settings: Settings) -> int:
+    with Store.from_settings(settings) as store:
+        try:
+            dataset = await asyncio.to_thread(store.ingest_file, user_id=args.user, path=args.data)
+            task = Task.predict(user_id=args.user, model_id=args.model, dataset_id=dataset.dataset_id)
+            outcome = await _run_one(settings, store, task)
+        except (StatAgentError, ValidationError) as error:
+            return _refused(error)
+    _print_json(_outcome_report(outcome))
+    return 0
+
+
+async def _run_one(settings: Settings, store: Store, task: Task) -> JobOutcome:
+    """One job through a controller of its own; progress goes to stderr for the person watching."""
+    async with Controller(settings=settings, store=store) as controller:
+        handle = await controller.submit(task)
+        async for event in handle.events():
+            if isinstance(event, JobQueued) and event.position:
+                print(f"waiting: {event.position} ahead", file=sys.stderr)
+            elif isinstance(event, JobStarted):
+                print(f"started in container {event.container_id[:12]}", file=sys.stderr)
+            elif isinstance(event, JobProgress):
+                print(f"{event.percent:5.1f}%  {event.message or event.stage}", file=sys.stderr)
+        return await handle.result()
+
+
+def _refused(error: Exception) -> int:
+    if isinstance(error, ValidationError):
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        print(message, file=sys.stderr)
+    else:
+        assert isinstance(error, StatAgentError)
+        print(error.user_message, file=sys.stderr)
+        log.warning("command failed", error=type(error).__name__, detail=str(error))
+    return 2
+
+
+def _outcome_report(outcome: JobOutcome) -> dict[str, Any]:
+    job, result = outcome.job, outcome.result
+    report: dict[str, Any] = {
+        "job_id": job.job_id,
+        "user_id": job.user_id,
+        "kind": job.kind.value,
+        "state": job.state.value,
+        "model_id": job.model_id,
+        "container_id": job.container_id,
+        "image_id": job.image_id,
+        "timings": {
+            "queue_wait_seconds": job.queue_wait_seconds,
+            "container_create_seconds": job.container_create_seconds,
+            "container_start_seconds": job.container_start_seconds,
+            "run_seconds": job.run_seconds,
+            "runner": result.timings,
+        },
+        "peak_memory_mb": job.peak_memory_mb,
+    }
+    if result.train is not None:
+        report["metrics"] = result.train.metrics
+        report["plots"] = [str(path) for path in outcome.plots]
+    if outcome.predictions_csv is not None:
+        report["predictions_csv"] = str(outcome.predictions_csv)
+    if outcome.predictions_parquet is not None:
+        report["predictions_parquet"] = str(outcome.predictions_parquet)
+    report["result"] = result.model_dump(mode="json")
+    return report
+
+
+# ------------------------------------------------------------------ admin
+
+
+async def _admin_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    with Store.from_settings(settings) as store:
+        try:
+            jobs = store.list_jobs(user_id=args.user, state=args.state, limit=args.limit)
+        except StatAgentError as error:
+            return _refused(error)
+    if args.json:
+        _print_json([_plain(job) for job in jobs])
+        return 0
+    _print_table(
+        ["JOB", "USER", "KIND", "STATE", "REASON", "CREATED", "WAIT s", "RUN s", "PEAK MB"],
+        [
+            [
+                job.job_id,
+                job.user_id,
+                job.kind.value,
+                job.state.value,
+                job.exit_reason.value if job.exit_reason else "",
+                f"{job.created_at:%Y-%m-%d %H:%M:%S}",
+                _number(job.queue_wait_seconds),
+                _number(job.run_seconds),
+                _number(job.peak_memory_mb, 0),
+            ]
+            for job in jobs
+        ],
+    )
+    return 0
+
+
+async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
+    with Store.from_settings(settings) as store:
+        try:
+            job = store.get_job_admin(args.job_id)
+        except StatAgentError as error:
+            return _refused(error)
+    container = None
+    if job.container_id:
+        backend = DockerBackend()
+        try:
+            container = await backend.inspect(job.container_id)
+        finally:
+            await backend.close()
+    status = container.status if container else "removed"
+    if args.json:
+        _print_json({**_plain(job), "container_status": status if job.container_id else None})
+        return 0
+    rows = [
+        ("job", job.job_id),
+        ("user", job.user_id),
+        ("kind", job.kind.value),
+        ("state", job.state.value),
+        ("exit reason", job.exit_reason.value if job.exit_reason else ""),
+        ("exit code", "" if job.exit_code is None else str(job.exit_code)),
+        ("error code", job.error_code or ""),
+        ("user message", job.user_message or ""),
+        ("dataset", job.dataset_id or ""),
+        ("model", job.model_id or ""),
+        ("controller", job.instance_id),
+        ("created", str(job.created_at)),
+        ("started", str(job.started_at or "")),
+        ("finished", str(job.finished_at or "")),
+        ("queue wait s", _number(job.queue_wait_seconds)),
+        ("create s", _number(job.container_create_seconds)),
+        ("start s", _number(job.container_start_seconds)),
+        ("run s", _number(job.run_seconds)),
+        ("peak memory MB", _number(job.peak_memory_mb, 0)),
+        ("container", f"{job.container_id} ({status})" if job.container_id else ""),
+        ("image", job.image_id or ""),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print("\nspec:")
+    print(json.dumps(job.spec, indent=2, ensure_ascii=False))
+    if job.log_tail:
+        print("\nlog tail:")
+        print(job.log_tail.rstrip())
+    return 0
+
+
+async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int:
+    backend = DockerBackend()
+    try:
+        containers = await backend.list_jobs()
+    finally:
+        await backend.close()
+    if args.json:
+        _print_json([asdict(c) for c in containers])
+        return 0
+    _print_table(
+        ["CONTAINER", "STATUS", "JOB", "USER", "KIND", "CONTROLLER", "CREATED", "DATA DIR"],
+        [
+            [
+                c.container_id[:12],
+                c.status,
+                c.job_id,
+                c.user_id,
+                c.labels.get(LABEL_KIND, ""),
+                c.instance_id,
+                c.labels.get(LABEL_CREATED, ""),
+                c.data_dir,
+            ]
+            for c in containers
+        ],
+    )
+    return 0
+
+
+async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
+    """Mark the job cancelled first, so its controller reads the kill as a cancellation."""
+    backend = DockerBackend()
+    try:
+        with Store.from_settings(settings) as store:
+            try:
+                job = store.get_job_admin(args.job_id)
+            except StatAgentError as error:
+                return _refused(error)
+            if job.state in (JobState.QUEUED, JobState.RUNNING):
+                store.update_job(job.job_id, **failure_fields(JobCancelled("cancelled by an admin")))
+        containers = await backend.list_jobs(
+            labels={LABEL_JOB_ID: job.job_id, LABEL_DATA_DIR: str(settings.data_dir)}
+        )
+        live = await asyncio.to_thread(live_instance, settings.data_dir)
+        for container in containers:
+            await backend.kill(container.container_id)
+            if container.instance_id != live:  # nobody else will remove it
+                await backend.remove(container.container_id)
+    finally:
+        await backend.close()
+    report = {
+        "job_id": job.job_id,
+        "previous_state": job.state.value,
+        "cancelled": job.state in (JobState.QUEUED, JobState.RUNNING),
+        "containers_killed": [c.container_id for c in containers],
+    }
+    if args.json:
+        _print_json(report)
+    elif report["cancelled"]:
+        print(f"{job.job_id} cancelled ({job.state.value} before); killed {len(containers)} container(s)")
+    else:
+        print(f"{job.job_id} had already finished ({job.state.value}); killed {len(containers)} container(s)")
+    return 0
+
+
+async def _admin_gc(args: argparse.Namespace, settings: Settings) -> int:
+    """The reconcile step for whatever no live controller owns; never touches a live one's jobs."""
+    backend = DockerBackend()
+    try:
+        with Store.from_settings(settings) as store:
+            report = await _collect_garbage(settings, store, backend)
+    finally:
+        await backend.close()
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"live controller: {report['live_controller'] or 'none'}")
+        print(f"containers removed: {len(report['containers_removed'])}")
+        print(f"jobs marked interrupted: {len(report['jobs_interrupted'])}")
+        print(f"job folders cleaned: {report['job_dirs_cleaned']}")
+        print(f"temporary files removed: {len(report['temp_removed'])}")
+    return 0
+
+
+async def _collect_garbage(settings: Settings, store: Store, backend: DockerBackend) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "containers_removed": [],
+        "jobs_interrupted": [],
+        "job_dirs_cleaned": 0,
+        "temp_removed": [],
+    }
+    lock = await asyncio.to_thread(ControllerLock.try_acquire, settings.data_dir)
+    if lock is None:  # a controller runs: only containers of other (dead) instances go
+        holder = await asyncio.to_thread(live_instance, settings.data_dir)
+        report["live_controller"] = holder
+        if holder:  # an empty holder is a controller still starting: leave everything to it
+            reaped = await reap_containers(
+                settings=settings, store=store, backend=backend, spare=lambda c: c.instance_id == holder
+            )
+            report["containers_removed"] = [c.container_id for c in reaped]
+        return report
+    try:  # no controller: holding its lock, clean up everything, as a starting controller would
+        report["live_controller"] = None
+        reaped = await reap_containers(settings=settings, store=store, backend=backend, spare=lambda c: False)
+        report["containers_removed"] = [c.container_id for c in reaped]
+        interrupted = await asyncio.to_thread(interrupt_orphan_jobs, store, live=())
+        report["jobs_interrupted"] = [job.job_id for job in interrupted]
+        report["job_dirs_cleaned"] = await asyncio.to_thread(clean_job_dirs, store, live=())
+        removed = await asyncio.to_thread(store.sweep_temp, min_age_seconds=_ADMIN_SWEEP_MIN_AGE_SECONDS)
+        report["temp_removed"] = [str(path) for path in removed]
+    finally:
+        lock.release()
+    return report
+
+
+# ------------------------------------------------------------------ output
+
+
+def _plain(value: Any) -> Any:
+    """A record as JSON-ready data."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {key: _plain(item) for key, item in asdict(value).items()}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | Path):
+        return str(value)
+    return value
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(_plain(data), indent=2, ensure_ascii=False))
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+    for line in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+    if not rows:
+        print("(none)")
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

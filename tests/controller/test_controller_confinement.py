@@ -1,0 +1,157 @@
+"""A job container is locked down: proved from inside one, started exactly as a job's would be.
+
+The programs here replace the runner through the request's test-only `entrypoint`; everything
+else (image, mounts, limits, labels) is what the controller uses for every job. No traffic
+leaves the container: isolation is read from its interfaces and routes.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import docker
+import pytest
+
+from config import Settings
+from controller import ContainerRequest, DockerBackend
+
+pytestmark = pytest.mark.docker
+
+PROBE = textwrap.dedent(
+    """
+    import json, os, sys
+    def writable(path):
+        try:
+            with open(path, "w") as f:
+                f.write("x")
+            return True
+        except OSError:
+            return False
+    status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+    routes = open("/proc/net/route").read().splitlines()
+    mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+    print(json.dumps({
+        "interfaces": sorted(os.listdir("/sys/class/net")),
+        "routes": routes[1:],
+        "ipv6_routes": [l for l in open("/proc/net/ipv6_route").read().splitlines() if not l.endswith(" lo")],
+        "uid": os.getuid(), "gid": os.getgid(),
+        "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
+        "write_root": writable("/probe"), "write_etc": writable("/etc/probe"),
+        "write_input": writable("/job/input/probe"), "write_output": writable("/job/output/probe"),
+        "write_tmp": writable("/tmp/probe"),
+        "job": sorted(os.listdir("/job")), "input": sorted(os.listdir("/job/input")),
+        "mounts": mounts,
+        "visible": {p: os.path.exists(p) for p in json.loads(sys.argv[1])},
+    }))
+    """
+)
+
+
+def _request(settings: Settings, image: str, job_dir: Path, **fields) -> ContainerRequest:
+    (job_dir / "input").mkdir(parents=True)
+    (job_dir / "output").mkdir()
+    (job_dir / "input" / "job.json").write_text("{}")
+    (job_dir / "output").chmod(0o777)
+    return ContainerRequest(
+        job_id="job_00000000c0de",
+        user_id="prober",
+        kind="train",
+        instance_id="test-confinement",
+        data_dir=settings.data_dir,
+        image_id=image,
+        input_dir=job_dir / "input",
+        output_dir=job_dir / "output",
+        limits=settings.container,
+        runner_user=settings.runner.user,
+        command=("train",),
+        **fields,
+    )
+
+
+async def _run(request: ContainerRequest, client: docker.DockerClient) -> tuple[int, str, dict]:
+    """Run the request's container to its end: exit code, output, and the engine's HostConfig."""
+    backend = DockerBackend()
+    try:
+        started = await backend.start(request)
+        try:
+            ended = await backend.wait(started.container_id, timeout=60)
+            assert ended is not None, "the probe did not finish"
+            logs = await backend.logs_tail(started.container_id, lines=200)
+            host_config = client.api.inspect_container(started.container_id)["HostConfig"]
+            return ended.exit_code, logs, host_config
+        finally:
+            await backend.remove(started.container_id)
+    finally:
+        await backend.close()
+
+
+async def test_a_job_container_sees_only_its_own_folders_and_no_network(
+    settings: Settings, runner_image: str, tmp_path: Path, repo_root: Path, docker_client: docker.DockerClient
+) -> None:
+    other_user = settings.data_dir / "users" / "someone_else" / "models"
+    other_user.mkdir(parents=True)
+    (other_user / "secret.txt").write_text("not yours")
+    hidden = [str(other_user), str(settings.data_dir), str(repo_root), "/work", str(tmp_path)]
+    request = _request(
+        settings, runner_image, tmp_path / "job", entrypoint=("python", "-c", PROBE, json.dumps(hidden))
+    )
+    exit_code, logs, host_config = await _run(request, docker_client)
+    assert exit_code == 0, logs
+    report = json.loads(logs.strip().splitlines()[-1])
+
+    assert report["interfaces"] == ["lo"]
+    assert report["routes"] == [] and report["ipv6_routes"] == []
+    assert (report["uid"], report["gid"]) == (10001, 10001)
+    assert int(report["cap_eff"], 16) == 0 and report["no_new_privs"] == "1"
+    assert not report["write_root"] and not report["write_etc"] and not report["write_input"]
+    assert report["write_output"] and report["write_tmp"]
+    assert report["job"] == ["input", "output"] and report["input"] == ["job.json"]
+    assert not any(report["visible"].values()), report["visible"]
+    assert not [m for m in report["mounts"] if m.startswith(str(tmp_path)) or m.startswith("/work")]
+
+    assert host_config["NetworkMode"] == "none"
+    assert host_config["ReadonlyRootfs"] is True
+    assert host_config["Memory"] == host_config["MemorySwap"] == settings.container.memory_mb * 2**20
+    assert host_config["NanoCpus"] == int(settings.container.cpus * 1e9)
+    assert host_config["PidsLimit"] == settings.container.pids
+    assert host_config["CapDrop"] == ["ALL"] and not host_config["CapAdd"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert host_config["Privileged"] is False
+    assert host_config["Tmpfs"] == {"/tmp": f"rw,nosuid,nodev,size={settings.container.tmpfs_mb}m,mode=1777"}
+    assert sorted((m["Target"], m.get("ReadOnly", False)) for m in host_config["Mounts"]) == [
+        ("/job/input", True),
+        ("/job/output", False),
+    ]
+
+
+FORK_LOOP = textwrap.dedent(
+    """
+    import os, time
+    children = 0
+    try:
+        while True:
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(30)
+                os._exit(0)
+            children += 1
+    except OSError as error:
+        print(children, error.errno, flush=True)
+    os._exit(0)
+    """
+)
+
+
+async def test_a_fork_loop_is_stopped_by_the_pids_cap(
+    make_settings, runner_image: str, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    settings = make_settings(container={"pids": 32})
+    request = _request(settings, runner_image, tmp_path / "job", entrypoint=("python", "-c", FORK_LOOP))
+    exit_code, logs, _ = await _run(request, docker_client)
+    children, errno = (int(word) for word in logs.split())
+    assert exit_code == 0
+    assert errno == 11  # EAGAIN: no more processes
+    assert children < 32
+    assert not docker_client.containers.list(all=True, filters={"label": "statagent.user_id=prober"})

@@ -1,0 +1,145 @@
+"""Crash safety: a controller killed mid-job leaves nothing behind once another one starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from config.errors import JobInterrupted
+from controller import Controller, ControllerRunning, JobStarted, Task
+from store import ExitReason, JobState
+
+pytestmark = pytest.mark.docker
+
+# A controller service in its own process: one slot, a long training that starts, a short one
+# that waits behind it. It reports the job ids and the start, then runs until it is killed.
+SERVICE = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from config import load_settings
+    from config.log import configure_logging
+    from controller import Controller, JobStarted, Task
+    from store import Store
+
+    async def main():
+        overrides, slow, quick = (json.loads(arg) for arg in sys.argv[1:4])
+        settings = load_settings(env={}, overrides=overrides)
+        configure_logging(settings.logging)  # to stderr: stdout is for the test
+        with Store.from_settings(settings) as store:
+            async with Controller(settings=settings, store=store) as controller:
+                first = await controller.submit(Task.train(**slow))
+                second = await controller.submit(Task.train(**quick))
+                print(json.dumps({"running": first.job_id, "queued": second.job_id}), flush=True)
+                async for event in first.events():
+                    if isinstance(event, JobStarted):
+                        print(json.dumps({"started": event.container_id}), flush=True)
+                await first.result()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_killed_controller_is_cleaned_up_after_and_its_queue_runs(
+    settings, store, upload, regression_frame, heavy_frame, docker_client, job_containers
+) -> None:
+    slow = upload("kim", heavy_frame(20_000))
+    quick = upload("lee", regression_frame(40))
+    overrides = {
+        "data_dir": str(settings.data_dir),
+        "runner": {"image": settings.runner.image},
+        "queue": {"max_running": 1},
+    }
+    slow_task = {
+        "user_id": "kim",
+        "model_type": "random_forest",
+        "dataset_id": slow.dataset_id,
+        "target_column": "label",
+        "hyperparameters": {"n_estimators": 500, "max_depth": 50},
+    }
+    quick_task = {"user_id": "lee", "model_type": "linear", "dataset_id": quick.dataset_id, "target_column": "price"}
+    service = subprocess.Popen(
+        [sys.executable, "-c", SERVICE, *(json.dumps(a) for a in (overrides, slow_task, quick_task))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        ids = json.loads(service.stdout.readline())
+        started = json.loads(service.stdout.readline())
+        time.sleep(1)  # well into the training
+    finally:
+        os.kill(service.pid, signal.SIGKILL)
+        service.wait()
+    running_id, queued_id = ids["running"], ids["queued"]
+
+    orphan = docker_client.containers.get(started["started"])
+    assert orphan.status == "running"
+    assert store.get_job(user_id="kim", job_id=running_id).state == JobState.RUNNING
+    assert store.get_job(user_id="lee", job_id=queued_id).state == JobState.QUEUED
+    slow_model_id = store.get_job(user_id="kim", job_id=running_id).model_id
+
+    async with Controller(settings=settings, store=store) as controller:
+        assert not [c for c in job_containers() if c.id == orphan.id]
+        interrupted = store.get_job(user_id="kim", job_id=running_id)
+        assert interrupted.state == JobState.INTERRUPTED
+        assert interrupted.exit_reason == ExitReason.INTERRUPTED and interrupted.user_message
+        assert not store.job_dir(running_id, "kim").exists()
+
+        # Only one controller per data directory: a second one would reap the first one's jobs.
+        with pytest.raises(ControllerRunning):
+            await Controller(settings=settings, store=store).start()
+
+        resumed = controller.handle(job_id=queued_id, user_id="lee")
+        assert resumed is not None
+        outcome = await resumed.result()
+
+    assert outcome.job.state == JobState.SUCCEEDED and outcome.model.user_id == "lee"
+    assert [m.model_id for m in store.list_models(user_id="kim")] == []
+    models = store.user_dir("kim") / "models"
+    assert not models.exists() or not any(models.iterdir())
+    assert not (store.user_dir("kim") / "models" / slow_model_id).exists()
+    assert not job_containers()
+
+
+@pytest.mark.parametrize("settings", [{"queue": {"max_running": 1}}], indirect=True, ids=["cap1"])
+async def test_a_clean_stop_interrupts_running_jobs_and_keeps_waiting_ones_for_the_next_start(
+    settings, store, upload, regression_frame, heavy_frame, job_containers
+) -> None:
+    slow = upload("mia", heavy_frame(20_000))
+    quick = upload("ned", regression_frame(40))
+    async with Controller(settings=settings, store=store) as controller:
+        running = await controller.submit(
+            Task.train(
+                user_id="mia",
+                model_type="random_forest",
+                dataset_id=slow.dataset_id,
+                target_column="label",
+                hyperparameters={"n_estimators": 500, "max_depth": 50},
+            )
+        )
+        waiting = await controller.submit(
+            Task.train(user_id="ned", model_type="linear", dataset_id=quick.dataset_id, target_column="price")
+        )
+        async for event in running.events():
+            if isinstance(event, JobStarted):
+                break
+    with pytest.raises(JobInterrupted):
+        await running.result()
+    with pytest.raises(JobInterrupted) as kept:
+        await waiting.result()
+    assert "runs when it is back" in kept.value.user_message
+    assert store.get_job(user_id="mia", job_id=running.job_id).state == JobState.INTERRUPTED
+    assert store.get_job(user_id="ned", job_id=waiting.job_id).state == JobState.QUEUED
+    assert not job_containers()
+
+    async with Controller(settings=settings, store=store) as controller:
+        outcome = await controller.handle(job_id=waiting.job_id, user_id="ned").result()
+    assert outcome.job.state == JobState.SUCCEEDED
