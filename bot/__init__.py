@@ -25,7 +25,7 @@ from bot._messages import (
 )
 
 if TYPE_CHECKING:
-    from bot._dialogue import Dialogue
+    from bot._dialogue import Dialogue, open_dialogue
 
 __all__ = [
     "BOT_API_DOWNLOAD_LIMIT",
@@ -39,14 +39,15 @@ __all__ = [
     "Sink",
     "Text",
     "Upload",
+    "open_dialogue",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # The core pulls in the controller, the store and the parser; importing `bot.parsing`
     # or the message types alone should not.
-    if name == "Dialogue":
-        from bot._dialogue import Dialogue
+    if name in ("Dialogue", "open_dialogue"):
+        from bot import _dialogue
 
-        return Dialogue
+        return getattr(_dialogue, name)
     raise AttributeError(f"module 'bot' has no attribute {name!r}")

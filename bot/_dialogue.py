@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from bot._format import (
 )
 from bot._messages import BOT_API_DOWNLOAD_LIMIT, Button, Document, Incoming, Photo, Sink, Text, Upload
 from bot._status import StatusMessage
-from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, to_task
+from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, make_parser, to_task
 from config import Settings
 from config.errors import JobError, StatAgentError
 from config.log import get_logger
@@ -34,7 +35,7 @@ from controller import Controller, JobEvent, JobHandle, JobProgress, JobQueued, 
 from controller.task import Task
 from store import DatasetRecord, Store
 
-__all__ = ["Dialogue"]
+__all__ = ["Dialogue", "open_dialogue"]
 
 log = get_logger(__name__)
 
@@ -46,7 +47,23 @@ _ANSWER = "q"  # q:<question serial>:<option index>
 _DELETE = "del"  # del:<model id>
 _KEEP = "keep"  # keep:<model id>
 
-_SORRY = "Something went wrong on our side. Please try again in a moment."
+_SORRY = StatAgentError.default_user_message
+
+
+@asynccontextmanager
+async def open_dialogue(settings: Settings, *, store: Store) -> AsyncIterator[Dialogue]:
+    """The dialogue core with a started controller and the configured parser, closed on exit.
+
+    Every transport (Telegram, the terminal chat, the demo) serves its users through this.
+    """
+    async with Controller(settings=settings, store=store) as controller:
+        dialogue = Dialogue(
+            settings=settings, store=store, controller=controller, parser=make_parser(settings.anthropic)
+        )
+        try:
+            yield dialogue
+        finally:
+            await dialogue.close()
 
 
 @dataclass

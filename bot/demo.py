@@ -15,12 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from bot._dialogue import Dialogue
+from bot._dialogue import Dialogue, open_dialogue
 from bot._messages import Incoming, Upload
-from bot.parsing import make_parser
 from bot.terminal import CHAT_ID, TerminalSink
 from config import Settings
-from controller import Controller
 from store import JobKind, JobState, Store
 
 __all__ = ["register", "run_demo"]
@@ -54,14 +52,8 @@ async def run_demo(settings: Settings, *, out: TextIO, out_dir: Path, user_id: s
             file=out,
             flush=True,
         )
-        async with Controller(settings=settings, store=store) as controller:
-            dialogue = Dialogue(
-                settings=settings, store=store, controller=controller, parser=make_parser(settings.anthropic)
-            )
-            try:
-                return await _script(dialogue, sink, store, user_id)
-            finally:
-                await dialogue.close()
+        async with open_dialogue(settings, store=store) as dialogue:
+            return await _script(dialogue, sink, store, user_id)
 
 
 async def _script(dialogue: Dialogue, sink: TerminalSink, store: Store, user_id: str) -> int:

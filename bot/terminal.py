@@ -16,11 +16,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
-from bot._dialogue import Dialogue
+from bot._dialogue import Dialogue, open_dialogue
 from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload
-from bot.parsing import make_parser
 from config import Settings
-from controller import Controller
 from store import Store
 
 __all__ = ["CHAT_ID", "TerminalSink", "register", "run_chat"]
@@ -116,29 +114,23 @@ async def run_chat(
             file=stdout,
             flush=True,
         )
-        async with Controller(settings=settings, store=store) as controller:
-            dialogue = Dialogue(
-                settings=settings, store=store, controller=controller, parser=make_parser(settings.anthropic)
-            )
-            try:
-                if data is not None:
-                    await _send(dialogue, sink, f"{_UPLOAD} {data}", user_id=user_id, echo=False)
+        async with open_dialogue(settings, store=store) as dialogue:
+            if data is not None:
+                await _send(dialogue, sink, f"{_UPLOAD} {data}", user_id=user_id, echo=False)
+            if interactive:
+                print("you> ", end="", file=stdout, flush=True)
+            async for line in _lines(stdin):
+                if line.lower() in _QUIT:
+                    break
+                if line:
+                    await _send(dialogue, sink, line, user_id=user_id, echo=not interactive)
+                    if not interactive:
+                        await dialogue.drain()
                 if interactive:
                     print("you> ", end="", file=stdout, flush=True)
-                async for line in _lines(stdin):
-                    if line.lower() in _QUIT:
-                        break
-                    if line:
-                        await _send(dialogue, sink, line, user_id=user_id, echo=not interactive)
-                        if not interactive:
-                            await dialogue.drain()
-                    if interactive:
-                        print("you> ", end="", file=stdout, flush=True)
-                if dialogue.busy:
-                    print("Waiting for the running jobs to finish…", file=stdout, flush=True)
-                await dialogue.drain()
-            finally:
-                await dialogue.close()
+            if dialogue.busy:
+                print("Waiting for the running jobs to finish…", file=stdout, flush=True)
+            await dialogue.drain()
     return 0
 
 

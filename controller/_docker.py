@@ -226,7 +226,10 @@ class DockerBackend:
             raw = await self._call(
                 self._api, "logs", container_id, stdout=True, stderr=True, tail=lines
             )
-        except docker.errors.NotFound:
+        except docker.errors.APIError as error:
+            # 404 gone, 409 dead or being removed: a missing log tail never fails a job.
+            if error.status_code not in (404, 409):
+                raise
             return ""
         return raw.decode("utf-8", errors="replace")[-_LOG_TAIL_CHARS:]
 

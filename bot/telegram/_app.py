@@ -11,8 +11,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError, validate_token
 
-from bot import Dialogue
-from bot.parsing import make_parser
+from bot import Dialogue, open_dialogue
 from bot.telegram._lanes import Lanes
 from bot.telegram._middleware import AllowlistMiddleware, RateLimiter, RateLimitMiddleware
 from bot.telegram._routers import Adapter
@@ -20,7 +19,6 @@ from bot.telegram._sink import ButtonTokens
 from config import Settings
 from config.errors import ConfigError
 from config.log import get_logger
-from controller import Controller
 from store import Store
 
 __all__ = ["bot_token", "build_dispatcher", "create_bot", "run_polling", "serve"]
@@ -85,17 +83,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
     bot = create_bot(settings)
     try:
         with Store.from_settings(settings) as store:
-            async with Controller(settings=settings, store=store) as controller:
-                dialogue = Dialogue(
-                    settings=settings, store=store, controller=controller, parser=make_parser(settings.anthropic)
-                )
+            async with open_dialogue(settings, store=store) as dialogue:
                 lanes = Lanes()
                 dispatcher = build_dispatcher(dialogue=dialogue, settings=settings, lanes=lanes)
                 try:
                     await _poll(bot, dispatcher, stop=stop)
                 finally:
                     await lanes.close(timeout=_DRAIN_SECONDS)
-                    await dialogue.close()
     finally:
         await bot.session.close()
     log.info("telegram_bot_stopped")

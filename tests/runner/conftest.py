@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import itertools
 import json
 import os
@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker
 import pandas as pd
 import pytest
 
+from config import load_settings
+from controller import ContainerRequest, DockerBackend
 from runner import spec as contract
 from runner.cli import main
 from runner.spec import PredictSpec, ProgressEvent, TrainSpec
 
 SAMPLE_DATA = Path(contract.__file__).parent / "sample_data"
-RUNNER_UID = 10001
 _ids = itertools.count(1)
 
 
@@ -131,46 +131,47 @@ ContainerJob = Callable[..., JobOutput]
 
 
 @pytest.fixture
-def container_job(docker_client: Any, runner_image: str, tmp_path: Path) -> Iterator[ContainerJob]:
-    """Run one command of the runner image with the job container's lockdown flags."""
-    started: list[Any] = []
+def container_job(runner_image: str, tmp_path: Path) -> Iterator[ContainerJob]:
+    """Run one runner command in a job container, confined exactly as the controller does it."""
+    settings = load_settings(env={}, overrides={"data_dir": str(tmp_path)})
+    backend = DockerBackend()
+    loop = asyncio.new_event_loop()
+
+    async def run_in_container(request: ContainerRequest) -> tuple[int, list[str]]:
+        started = await backend.start(request)
+        try:
+            lines = [line async for line in backend.stdout_lines(started.container_id, max_lines=10_000)]
+            status = await backend.wait(started.container_id, timeout=300)
+            assert status is not None, "the job container did not finish within 300 s"
+            return status.exit_code, lines
+        finally:
+            await backend.remove(started.container_id)
 
     def run(
         command: str, job: TrainSpec | PredictSpec, frame: pd.DataFrame, *, model_dir: Path | None = None
     ) -> JobOutput:
         root = tmp_path / f"job{next(_ids)}"
         write_job(root, job, frame)
-        os.chown(root / contract.OUTPUT_DIR, RUNNER_UID, RUNNER_UID)
-        volumes = {
-            str(root / contract.INPUT_DIR): {"bind": "/job/input", "mode": "ro"},
-            str(root / contract.OUTPUT_DIR): {"bind": "/job/output", "mode": "rw"},
-        }
-        if model_dir is not None:
-            volumes[str(model_dir)] = {"bind": "/job/model", "mode": "ro"}
-        container = docker_client.containers.create(
-            runner_image,
-            [command],
-            network_mode="none",
-            read_only=True,
-            user=f"{RUNNER_UID}:{RUNNER_UID}",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            tmpfs={"/tmp": "rw,size=512m"},
-            mem_limit="2g",
-            memswap_limit="2g",
-            pids_limit=256,
-            volumes=volumes,
-            # Not the controller's statagent.job_id label: its reconciler would reap this container.
-            labels={"statagent.runner_test": job.job_id},
+        uid, gid = (int(part) for part in settings.runner.user.split(":"))
+        os.chown(root / contract.OUTPUT_DIR, uid, gid)
+        request = ContainerRequest(
+            job_id=job.job_id,
+            user_id=job.user_id,
+            kind=command,
+            instance_id="runner-tests",
+            data_dir=settings.data_dir,
+            image_id=runner_image,
+            input_dir=root / contract.INPUT_DIR,
+            output_dir=root / contract.OUTPUT_DIR,
+            model_dir=model_dir,
+            limits=settings.container,
+            runner_user=settings.runner.user,
+            command=(command,),
         )
-        started.append(container)
-        container.start()
-        exit_code = container.wait(timeout=300)["StatusCode"]
-        stdout = container.logs(stdout=True, stderr=False).decode()
-        events = [ProgressEvent.model_validate_json(line) for line in stdout.splitlines()]
+        exit_code, lines = loop.run_until_complete(run_in_container(request))
+        events = [ProgressEvent.model_validate_json(line) for line in lines]
         return JobOutput(exit_code=exit_code, result=read_result(root), root=root, events=events)
 
     yield run
-    for container in started:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+    loop.run_until_complete(backend.close())
+    loop.close()
