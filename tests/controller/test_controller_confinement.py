@@ -155,3 +155,24 @@ async def test_a_fork_loop_is_stopped_by_the_pids_cap(
     assert errno == 11  # EAGAIN: no more processes
     assert children < 32
     assert not docker_client.containers.list(all=True, filters={"label": "statagent.user_id=prober"})
+
+
+CHATTY = "import json\nfor i in range(5000): print(json.dumps({'stage': 'spam', 'percent': 1, 'message': str(i)}))"
+
+
+async def test_stdout_past_the_line_cap_is_not_read(
+    settings: Settings, runner_image: str, tmp_path: Path
+) -> None:
+    request = _request(settings, runner_image, tmp_path / "job", entrypoint=("python", "-c", CHATTY))
+    backend = DockerBackend()
+    try:
+        started = await backend.start(request)
+        try:
+            lines = [line async for line in backend.stdout_lines(started.container_id, max_lines=25)]
+            assert await backend.wait(started.container_id, timeout=60) is not None
+        finally:
+            await backend.remove(started.container_id)
+    finally:
+        await backend.close()
+    assert len(lines) == 25
+    assert json.loads(lines[-1])["message"] == "24"
