@@ -144,6 +144,8 @@ def format_training(outcome: TrainOutcome, *, model_id: str) -> str:
         f"Features: {_names(outcome.feature_columns)}",
         f"Rows used: {outcome.rows_used:,}",
     ]
+    if outcome.hyperparameters:
+        lines.append(_settings_line(outcome.hyperparameters))
     for why, count in outcome.rows_dropped.items():
         if count:
             lines.append(f"Rows left out ({why.replace('_', ' ')}): {count:,}")
@@ -225,7 +227,7 @@ def format_model(model: ModelRecord) -> str:
     if shape := meta.get("training_data_shape"):
         lines.append(f"Training data: {shape[0]:,} rows × {shape[1]} columns")
     if hyper := meta.get("hyperparameters"):
-        lines.append("Settings: " + ", ".join(f"{k}={v}" for k, v in hyper.items()))
+        lines.append(_settings_line(hyper))
     if prep := meta.get("preprocessing"):
         shown = [f"{k}={v}" for k, v in prep.items() if isinstance(v, (str, int, float, bool))]
         if shown:
@@ -281,7 +283,7 @@ def _cv_lines(cv: Mapping[str, Any]) -> list[str]:
             continue
         name = key.removeprefix("mean_")
         std = cv.get(f"std_{name}")
-        spread = f" ± {_number(std)}" if _is_number(std) else ""
+        spread = f" ± {_number(std, like=mean)}" if _is_number(std) else ""
         lines.append(f"• {metric_label(name)}: {_number(mean)}{spread}")
     return lines
 
@@ -330,9 +332,17 @@ def _date(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def _number(value: float) -> str:
-    """4 decimals, or thousands separators and 2 decimals for large figures (prices, MSE)."""
-    return f"{value:,.2f}" if abs(value) >= 10_000 else f"{value:.4f}"
+def _number(value: float, *, like: float | None = None) -> str:
+    """4 decimals, or thousands separators and 2 decimals for large figures (prices, MSE).
+
+    `like`: a figure shown beside this one (a mean beside its spread) that sets the style.
+    """
+    scale = max(abs(value), abs(like)) if like is not None else abs(value)
+    return f"{value:,.2f}" if scale >= 10_000 else f"{value:.4f}"
+
+
+def _settings_line(hyperparameters: Mapping[str, Any]) -> str:
+    return "Settings: " + ", ".join(f"{name}={value}" for name, value in hyperparameters.items())
 
 
 def _is_number(value: Any) -> bool:

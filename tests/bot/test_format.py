@@ -78,6 +78,22 @@ def test_training_result_has_the_plans_sections():
     assert "⚠️ Classes are imbalanced." in text
     assert "• id: a different value in every row (an ID)" in text
     assert "Rows left out (missing target): 3" in text
+    assert "Settings:" not in text  # a linear model has none
+
+
+def test_training_result_says_the_settings_used_and_spreads_read_like_their_means():
+    outcome = _regression_outcome().model_copy(
+        update={
+            "hyperparameters": {"alpha": 0.5},
+            "metrics": {
+                "test": {"rmse": 19_878.32},
+                "cross_validation": {"folds": 5, "mean_rmse": 34_134.98, "std_rmse": 9_761.0151},
+            },
+        }
+    )
+    text = format_training(outcome, model_id="model_0123abcd")
+    assert "Settings: alpha=0.5" in text
+    assert "• RMSE: 34,134.98 ± 9,761.02" in text
     assert text.endswith("Use this model ID for predictions:\n/predict model_0123abcd")
 
 
