@@ -254,7 +254,10 @@ class Dialogue:
         chat.question = None
         dataset = await self._dataset(message.user_id, chat)
         before = question.draft
-        draft = answer(before, field=before.questions[0].field, value=value, table=_table(dataset))
+        # Matching names against a wide table can take a while: off the event loop.
+        draft = await asyncio.to_thread(
+            answer, before, field=before.questions[0].field, value=value, table=_table(dataset)
+        )
         await self._proceed(message, chat, sink, draft, shown_notes=before.notes)
 
     async def _proceed(

@@ -185,7 +185,7 @@ def format_prediction(outcome: PredictOutcome, *, model_id: str) -> str:
     column = extra.get("prediction_column", "prediction")
     probabilities = extra.get("probability_columns", ())
     for number, row in enumerate(outcome.preview[:_PREDICTION_ROWS], start=1):
-        lines.append(f"Row {number}: {_prediction_text(row, column, probabilities)}")
+        lines.append(f"Row {number}: {_prediction_text(row, column, probabilities, outcome.task_type)}")
     if outcome.rows > _PREDICTION_ROWS:
         lines.append(f"... and {outcome.rows - _PREDICTION_ROWS:,} more")
     if outcome.warnings:
@@ -296,11 +296,15 @@ def _baseline_line(baseline: Mapping[str, Any], task_type: TaskType) -> str:
     return f"📏 Baseline ({how}): {shown}"
 
 
-def _prediction_text(row: Mapping[str, Any], column: str, probability_columns: Sequence[str]) -> str:
+def _prediction_text(
+    row: Mapping[str, Any], column: str, probability_columns: Sequence[str], task_type: TaskType
+) -> str:
     prediction = row.get(column)
     shares = [row[name] for name in probability_columns if _is_number(row.get(name))]
     if shares:
         return f"Class {prediction} (confidence: {max(shares) * 100:.0f}%)"
+    if task_type is TaskType.CLASSIFICATION:  # a class labelled 1 is not the number 1.0000
+        return f"Class {prediction}"
     if _is_number(prediction):
         return _number(prediction)
     return str(prediction)

@@ -252,15 +252,16 @@ class Controller:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for live in list(self._jobs.values()):
-            live.finish(
-                error=JobInterrupted(
-                    "the controller stopped before the job started",
-                    job_id=live.job_id,
-                    user_message="The service is restarting. Your job is kept and runs when it is back.",
+        async with self._submit_lock:  # a submit recording its job now enqueues it first
+            for live in list(self._jobs.values()):
+                live.finish(
+                    error=JobInterrupted(
+                        "the controller stopped before the job started",
+                        job_id=live.job_id,
+                        user_message="The service is restarting. Your job is kept and runs when it is back.",
+                    )
                 )
-            )
-        self._jobs.clear()
+            self._jobs.clear()
         self._lock.release()
         if self._owns_backend:
             await self._backend.close()
@@ -291,6 +292,7 @@ class Controller:
             task, ml=self._settings.ml_engine, job_id=job_id, model_id=model_id, image_id=image_id
         )
         async with self._submit_lock:  # quota checks and enqueueing as one step
+            self._require_running()  # a stop may have begun meanwhile
             self._check_waiting_quota(user_id)
             if train:
                 await self._check_model_quota(user_id)

@@ -10,6 +10,7 @@ failed ones). It returns a JobOutcome or raises the JobError subclass that says 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -39,7 +40,7 @@ from config.errors import (
     StatAgentError,
 )
 from config.log import get_logger
-from controller._backend import ContainerBackend, ContainerExit, ContainerRequest
+from controller._backend import ContainerBackend, ContainerExit, ContainerRequest, StartedContainer
 from controller._events import JobEvent, JobOutcome, JobProgress, JobStarted
 from runner.spec import (
     DATA_FILE,
@@ -142,8 +143,7 @@ async def execute(
         request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
         if cancelled.is_set():
             raise JobCancelled("cancelled before its container started")
-        started = await ctx.backend.start(request)
-        run.container_id = started.container_id
+        started = await _start(ctx, request, run)
         run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
         await asyncio.to_thread(
             store.update_job,
@@ -194,6 +194,23 @@ async def execute(
         peak_memory_mb=run.fields()["peak_memory_mb"],
     )
     return outcome
+
+
+async def _start(ctx: JobContext, request: ContainerRequest, run: _Run) -> StartedContainer:
+    """Start the job's container and note its id in `run`.
+
+    The engine call goes on in its thread when the task is cancelled (a stop): wait for it
+    then, so that the container it makes is known and removed rather than left running.
+    """
+    starting = asyncio.ensure_future(ctx.backend.start(request))
+    try:
+        started = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            run.container_id = (await starting).container_id
+        raise
+    run.container_id = started.container_id
+    return started
 
 
 def _time_limit(ctx: JobContext, job: JobRecord) -> int:
@@ -442,7 +459,8 @@ async def _install_model(
     if source / METADATA_FILE not in files:
         raise JobCrashed("the training job succeeded but left no model metadata")
     try:
-        metadata = json.loads((source / METADATA_FILE).read_bytes())
+        # Off the event loop: the file is as large as the job made it, up to the artifact cap.
+        metadata = await asyncio.to_thread(lambda: json.loads((source / METADATA_FILE).read_bytes()))
     except ValueError as error:
         raise JobCrashed(f"the model's metadata is not JSON: {error}") from error
     try:

@@ -307,7 +307,7 @@ def _read_parquet(data: bytes, limits: UploadSettings) -> tuple[pd.DataFrame, li
     except Exception as exc:
         raise _unreadable_parquet(exc) from exc
     if not isinstance(frame.index, pd.RangeIndex):  # a pandas index saved in the file is data
-        frame = frame.reset_index()
+        frame = frame.reset_index(allow_duplicates=True)  # a name it shares with a column is renamed below
     names, notes = _unique_names(list(frame.columns))
     return frame.set_axis(names, axis=1), notes
 

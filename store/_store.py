@@ -14,7 +14,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from config import QuotaSettings, Settings, UploadSettings
-from config.errors import QuotaError, StatAgentError, UploadError
+from config.errors import ConfigError, QuotaError, StatAgentError, UploadError
 from runner.spec import TaskType
 from store import _files
 from store._db import Database
@@ -76,12 +76,15 @@ class Store:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / DB_FILE
         self._users_root = self.data_dir / "users"
-        self._users_root.mkdir(parents=True, exist_ok=True)
         self._uploads = uploads
         self._quotas = quotas
         self._staging: set[Path] = set()
         self._staging_lock = threading.Lock()
-        self._db = Database(self.db_path)
+        try:
+            self._users_root.mkdir(parents=True, exist_ok=True)
+            self._db = Database(self.db_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot use the data directory {self.data_dir}: {exc}") from exc
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:

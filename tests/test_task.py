@@ -93,3 +93,17 @@ def test_describe_lists_every_setting_of_a_model() -> None:
     text = describe_hyperparameters(ModelType.NEURAL_NETWORK, ML)
     for name in ("hidden_layers", "dropout", "epochs", "batch_size", "learning_rate"):
         assert name in text
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        {"job_id": "job_0123456789ab\n", "model_id": "model_0123abcd"},
+        {"job_id": "job_0123456789ab", "model_id": "model_0123abcd\n"},
+        {"job_id": "job_0123456789ab", "model_id": "model_../../etc"},
+        {"job_id": "job_0123456789AB", "model_id": "model_0123abcd"},
+    ],
+)
+def test_the_spec_refuses_ids_that_are_not_exactly_ours(ids) -> None:
+    with pytest.raises(ValidationError):
+        build_spec(Task.predict(user_id="u1", model_id="model_0123abcd"), ml=ML, **ids)

@@ -7,6 +7,7 @@ against the table by the same `resolve` step as the offline parser's.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
@@ -177,7 +178,8 @@ class ClaudeParser:
         except (anthropic.APIError, ValidationError, _Malformed) as exc:
             log.warning("claude_parse_failed", error=f"{type(exc).__name__}: {exc}", fallback="offline")
             return await self._offline.parse(text, table=table, model_ids=model_ids)
-        return resolve(
+        return await asyncio.to_thread(  # matching names: off the event loop, like the offline parser
+            resolve,
             _draft(request),
             table=table,
             model_ids=model_ids,

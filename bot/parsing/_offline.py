@@ -9,6 +9,7 @@ columns to leave out, and everything is checked by the shared `resolve` step.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,8 @@ _PREDICT = _any(
     r"|\b(?:with|using)\s+(?:my|the|this|that)\s+(?:\w+\s+)?model\b"
 )
 _PREDICT_WORD = _any(r"\bpredict\w*\b|\bforecast\w*\b|\bestimat\w*\b")
+# A question about a model ("how good is my last model?") asks for its details, not for a job.
+_QUESTION = _any(r"^\W*(?:how|what|which|why|is|are|was|were|does|did)\b")
 _FEATURE_WORDS = _any(r"\b(?:using|from|based\s+on|given|with|by)\b")
 
 # Markers split the text into pieces; each piece gets the role of the marker before it.
@@ -106,8 +109,8 @@ _MARKERS = _any(
     r"|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bby\b)"
     r"|(?P<on>\bon\b)"
     r"|(?P<exclude>\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude\b|\bother\s+than\b|\bapart\s+from\b"
-    r"|\bwithout\b|\bignor(?:e|ing)\b|\bleav(?:e|ing)\s+out\b|\bdon'?t\s+use\b|\bdo\s+not\s+use\b"
-    r"|\bnot\s+using\b|\bbesides\b|\bdrop(?:ping)?\b)"
+    r"|\bwithout(?:\s+using)?\b|\bignor(?:e|ing)\b|\bleav(?:e|ing)\s+out\b|\bdon'?t\s+use\b|\bdo\s+not\s+use\b"
+    r"|\bnot\s+using\b|\bbesides\b|\bdrop(?:ping)?\b|\bnot(?=\s+" + _HOLE + r"))"  # "not <a column>"
     r"|(?P<but>\bbut(?:\s+not)?\b|\bminus\b)"
     r"|(?P<stop>[;!?\n]|\.(?=\s|$)|\bthen\b|\bplease\b|\bto\b)"
 )
@@ -121,8 +124,12 @@ class OfflineParser:
     """The rule-based parser: no network, the same answer for the same words and table."""
 
     async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
-        """Parse `text`; `model_ids` are the user's saved models, newest first."""
-        return self.parse_now(text, table=table, model_ids=model_ids)
+        """Parse `text`; `model_ids` are the user's saved models, newest first.
+
+        In a worker thread: a long message against a wide table takes seconds of matching,
+        and the event loop serves every other user meanwhile.
+        """
+        return await asyncio.to_thread(self.parse_now, text, table=table, model_ids=model_ids)
 
     def parse_now(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
         """`parse`, synchronously."""
@@ -233,6 +240,8 @@ def _intent(
         return Intent.DATA_SUMMARY
     if training:
         return Intent.TRAIN
+    if (ids or latest) and _QUESTION.search(text) and not (_PREDICT.search(text) or _PREDICT_WORD.search(text)):
+        return Intent.SHOW_MODEL
     if ids or latest or _PREDICT.search(text):
         return Intent.PREDICT
     if found.models or "learning_task" in found.fields:
@@ -342,7 +351,10 @@ def _items(text: str, holes: list[str]) -> list[str | None]:
 
 def _target(text: str, holes: list[str]) -> str | None:
     """The first name in a target piece; several names in one phrase stay together (and are asked about)."""
-    for part in _ITEM_SEPARATORS.split(text):
+    parts = _ITEM_SEPARATORS.split(text)
+    if sum(bool(_HOLE_RE.search(part)) for part in parts) > 1:
+        parts = [text]  # "predict size and age": one target, two columns named; never pick one silently
+    for part in parts:
         inside = _HOLE_RE.findall(part)
         if len(inside) == 1:
             return holes[ord(inside[0]) - _FIRST]
@@ -350,7 +362,7 @@ def _target(text: str, holes: list[str]) -> str | None:
             words = _restore(part, holes).split()
             while words and words[0].casefold() in STOPWORDS:
                 words.pop(0)
-            return " ".join(words)
+            return re.sub(r"\s+([,;])", r"\1", " ".join(words))
         if name := clean(part):
             return name
     return None

@@ -8,7 +8,7 @@ import io
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery
 from aiogram.types import Document as TelegramDocument
 from aiogram.types import Message
@@ -69,7 +69,12 @@ class Adapter:
             data = self.tokens.decode(query.data or "")
 
             async def press() -> Incoming | None:
-                await query.answer(EXPIRED_BUTTON if data is None else None)
+                try:
+                    await query.answer(EXPIRED_BUTTON if data is None else None)
+                except TelegramAPIError:
+                    # The answer only stops the button's spinner; a late or refused one
+                    # ("query is too old", flood control) must not lose the user's choice.
+                    log.info("callback_answer_failed", user_id=user_id, exc_info=True)
                 if data is None:
                     return None
                 return Incoming(user_id=str(user_id), chat_id=str(chat_id), button=data)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
@@ -36,6 +37,7 @@ FAR_OUTSIDE = 0.5
 _EXAMPLES = 3
 _FLAG_MESSAGES = {
     "not_a_number": "{n} value(s) are not numbers (e.g. {e}) and were treated as missing",
+    "infinite": "{n} value(s) are infinite and were treated as missing",
     "out_of_range": "{n} row(s) are far outside the training range {low:g} to {high:g} (e.g. {e})",
     "not_a_date": "{n} value(s) are not dates (e.g. {e}) and were treated as missing",
     "unseen_category": (
@@ -180,6 +182,9 @@ def _checked_features(
             )
             numbers = numbers.astype(float)
             flag("not_a_number", values[numbers.isna() & values.notna()])
+            infinite = np.isinf(numbers.to_numpy())
+            flag("infinite", values[infinite].astype(str))
+            numbers = numbers.mask(infinite)
             X[column.name] = numbers
             if column.min is not None and column.max is not None:
                 margin = FAR_OUTSIDE * (column.max - column.min)

@@ -62,6 +62,7 @@ def prepare_training(*, spec: TrainSpec, frame: pd.DataFrame) -> TrainingData:
         [DroppedColumn(column=target, reason="it is the column to predict")] if target in requested else []
     )
     requested = [c for c in requested if c != target]
+    frame, warnings = _infinities_as_missing(frame, [target, *requested])
 
     rows_dropped: dict[str, int] = {}
     has_target = frame[target].notna().to_numpy()
@@ -104,7 +105,6 @@ def prepare_training(*, spec: TrainSpec, frame: pd.DataFrame) -> TrainingData:
             _require_rows(len(frame), spec.min_training_samples, rows_dropped)
             _require_variance(y)
 
-    warnings: list[str] = []
     if task is TaskType.CLASSIFICATION:
         _require_class_rows(y, spec)
         imbalance = imbalance_warning(y)
@@ -121,6 +121,25 @@ def prepare_training(*, spec: TrainSpec, frame: pd.DataFrame) -> TrainingData:
         rows_dropped=rows_dropped,
         warnings=warnings,
     )
+
+
+def _infinities_as_missing(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """±inf (a CSV's "inf", an overflowing number) is no value a model can use: missing, and said."""
+    infinite = {
+        name: np.isinf(frame[name].to_numpy(dtype=float, na_value=np.nan))
+        for name in names
+        if is_number_column(frame[name])
+    }
+    infinite = {name: rows for name, rows in infinite.items() if rows.any()}
+    if not infinite:
+        return frame, []
+    frame = frame.copy()
+    for name, rows in infinite.items():
+        frame[name] = frame[name].astype(float).mask(rows)
+    return frame, [
+        f"Column '{name}': {int(rows.sum())} value(s) are infinite and were treated as missing."
+        for name, rows in infinite.items()
+    ]
 
 
 def _require_columns(frame: pd.DataFrame, names: list[str]) -> None:

@@ -44,7 +44,9 @@ def build_preprocessor(*, data: TrainingData, preprocessing: Preprocessing) -> A
         categories = Pipeline(
             [
                 ("text", TextCategories()),
-                ("impute", SimpleImputer(strategy="most_frequent")),
+                # Kept even when the training rows have no value at all (a sparse column
+                # whose few values fell in the test rows or another fold): never 0 columns.
+                ("impute", SimpleImputer(strategy="most_frequent", keep_empty_features=True)),
                 ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
             ]
         )

@@ -153,14 +153,14 @@ class _JobBase(_Strict):
     @field_validator("model_id")
     @classmethod
     def _model_id(cls, v: str) -> str:
-        if not MODEL_ID_RE.match(v):
+        if not MODEL_ID_RE.fullmatch(v):
             raise ValueError("model_id must look like model_0123abcd")
         return v
 
     @field_validator("job_id")
     @classmethod
     def _job_id(cls, v: str) -> str:
-        if not JOB_ID_RE.match(v):
+        if not JOB_ID_RE.fullmatch(v):
             raise ValueError("job_id must look like job_0123456789ab")
         return v
 

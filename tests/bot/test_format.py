@@ -165,6 +165,20 @@ def test_regression_predictions_are_numbers():
     assert "more" not in text
 
 
+def test_classes_without_probabilities_read_as_classes():
+    outcome = PredictOutcome(
+        model_type="logistic",
+        task_type="classification",
+        rows=2,
+        preview=[{"prediction": 1}, {"prediction": 0}],
+        prediction_column="prediction",
+        probability_columns=[],
+        classes=[0, 1],
+    )
+    text = format_prediction(outcome, model_id="model_0123abcd")
+    assert "Row 1: Class 1\nRow 2: Class 0" in text
+
+
 def _summary_record(columns: int = 3, **extra) -> DatasetRecord:
     cols = tuple(
         ColumnSummary(

@@ -40,6 +40,7 @@ PROBE = textwrap.dedent(
         "cap_eff": status["CapEff"].strip(), "no_new_privs": status["NoNewPrivs"].strip(),
         "write_root": writable("/probe"), "write_etc": writable("/etc/probe"),
         "write_input": writable("/job/input/probe"), "write_output": writable("/job/output/probe"),
+        "write_model": writable("/job/model/probe"), "model": sorted(os.listdir("/job/model")),
         "write_tmp": writable("/tmp/probe"),
         "job": sorted(os.listdir("/job")), "input": sorted(os.listdir("/job/input")),
         "mounts": mounts,
@@ -94,8 +95,15 @@ async def test_a_job_container_sees_only_its_own_folders_and_no_network(
     other_user.mkdir(parents=True)
     (other_user / "secret.txt").write_text("not yours")
     hidden = [str(other_user), str(settings.data_dir), str(repo_root), "/work", str(tmp_path)]
+    model = tmp_path / "model"  # as a prediction job has its model: read-only
+    model.mkdir()
+    (model / "metadata.json").write_text("{}")
     request = _request(
-        settings, runner_image, tmp_path / "job", entrypoint=("python", "-c", PROBE, json.dumps(hidden))
+        settings,
+        runner_image,
+        tmp_path / "job",
+        model_dir=model,
+        entrypoint=("python", "-c", PROBE, json.dumps(hidden)),
     )
     exit_code, logs, host_config = await _run(request, docker_client)
     assert exit_code == 0, logs
@@ -106,8 +114,9 @@ async def test_a_job_container_sees_only_its_own_folders_and_no_network(
     assert (report["uid"], report["gid"]) == (10001, 10001)
     assert int(report["cap_eff"], 16) == 0 and report["no_new_privs"] == "1"
     assert not report["write_root"] and not report["write_etc"] and not report["write_input"]
+    assert not report["write_model"] and report["model"] == ["metadata.json"]
     assert report["write_output"] and report["write_tmp"]
-    assert report["job"] == ["input", "output"] and report["input"] == ["job.json"]
+    assert report["job"] == ["input", "model", "output"] and report["input"] == ["job.json"]
     assert not any(report["visible"].values()), report["visible"]
     assert not [m for m in report["mounts"] if m.startswith(str(tmp_path)) or m.startswith("/work")]
 
@@ -122,6 +131,7 @@ async def test_a_job_container_sees_only_its_own_folders_and_no_network(
     assert host_config["Tmpfs"] == {"/tmp": f"rw,nosuid,nodev,size={settings.container.tmpfs_mb}m,mode=1777"}
     assert sorted((m["Target"], m.get("ReadOnly", False)) for m in host_config["Mounts"]) == [
         ("/job/input", True),
+        ("/job/model", True),
         ("/job/output", False),
     ]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import pytest
 from config.errors import (
     JobBadInput,
     JobCancelled,
+    JobCrashed,
     JobOutOfMemory,
     JobOutputTooLarge,
     JobTimeout,
@@ -18,7 +21,16 @@ from config.errors import (
     QuotaError,
     TaskError,
 )
-from controller import Controller, JobFinished, JobProgress, JobStarted, Task
+from controller import (
+    ContainerRequest,
+    Controller,
+    DockerBackend,
+    JobFinished,
+    JobProgress,
+    JobStarted,
+    Task,
+)
+from controller._backend import StartedContainer
 from runner.pipeline import build_pipeline, prepare_training
 from runner.spec import TrainSpec
 from store import ExitReason, JobState
@@ -330,3 +342,77 @@ async def test_a_failed_jobs_container_is_kept_for_inspection_when_configured(
         assert "nope" in docker_client.api.logs(job.container_id).decode()
     finally:
         docker_client.api.remove_container(job.container_id, force=True)
+
+
+# The real runner trains, then its output is tampered with as a subverted job could: one of
+# the plots it reports becomes a link to a host file (a path the container itself never sees).
+PLANT_LINK = textwrap.dedent(
+    """
+    import json, os, sys
+    from runner.cli import main
+    code = main(sys.argv[2:])
+    plot = "/job/output/plots/" + json.load(open("/job/output/result.json"))["train"]["plots"][0]
+    os.remove(plot)
+    os.symlink(sys.argv[1], plot)
+    sys.exit(code)
+    """
+)
+
+
+class _Scripted(DockerBackend):
+    """The real backend, running `python -c SCRIPT ARGS... COMMAND` in the job's very container."""
+
+    def __init__(self, script: str, *args: str) -> None:
+        super().__init__()
+        self._entrypoint = ("python", "-c", script, *args)
+
+    async def start(self, request: ContainerRequest) -> StartedContainer:
+        return await super().start(dataclasses.replace(request, entrypoint=self._entrypoint))
+
+
+async def test_a_link_in_a_jobs_output_fails_the_job_and_nothing_of_it_is_kept(
+    settings, store, upload, regression_frame, job_containers, tmp_path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a host file no job may hand out")
+    dataset = upload("kate", regression_frame(40))
+    backend = _Scripted(PLANT_LINK, str(secret))
+    try:
+        async with Controller(settings=settings, store=store, backend=backend) as controller:
+            handle = await controller.submit(
+                Task.train(user_id="kate", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+            )
+            with pytest.raises(JobCrashed) as crashed:
+                await handle.result()
+    finally:
+        await backend.close()
+    assert "not a file" in str(crashed.value) and "plots" in str(crashed.value)
+    assert crashed.value.user_message == JobCrashed.default_user_message
+    job = store.get_job(user_id="kate", job_id=handle.job_id)
+    assert job.state == JobState.FAILED and job.exit_reason == ExitReason.CRASHED and job.exit_code == 0
+    assert not store.list_models(user_id="kate")
+    assert not store.job_dir(handle.job_id, "kate").exists()
+    assert secret.read_text() == "a host file no job may hand out"
+    assert not job_containers()
+
+
+@_with(quotas={"max_result_json_bytes": 1024})
+async def test_a_result_over_its_size_cap_is_refused(
+    settings, store, upload, regression_frame, job_containers
+) -> None:
+    dataset = upload("liam", regression_frame(40))
+    backend = _Scripted("open('/job/output/result.json', 'w').write('{' + ' ' * 2000 + '}')")
+    try:
+        async with Controller(settings=settings, store=store, backend=backend) as controller:
+            handle = await controller.submit(
+                Task.train(user_id="liam", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+            )
+            with pytest.raises(JobOutputTooLarge) as refused:
+                await handle.result()
+    finally:
+        await backend.close()
+    assert "over the cap of 1024" in str(refused.value)
+    job = store.get_job(user_id="liam", job_id=handle.job_id)
+    assert job.exit_reason == ExitReason.OUTPUT_OVER_QUOTA and job.result is None
+    assert not store.job_dir(handle.job_id, "liam").exists()
+    assert not job_containers()

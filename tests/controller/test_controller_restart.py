@@ -1,20 +1,24 @@
-"""Crash safety: a controller killed mid-job leaves nothing behind once another one starts."""
+"""Crash safety: a controller killed mid-job leaves nothing behind once another one starts; nor does a stop."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from typing import Any
 
 import pytest
 
 from config.errors import JobInterrupted
-from controller import Controller, ControllerRunning, JobStarted, Task
-from store import ExitReason, JobState
+from controller import Controller, ContainerRequest, ControllerRunning, DockerBackend, JobStarted, Task
+from controller._backend import StartedContainer
+from store import ExitReason, JobRecord, JobState, Store
 
 pytestmark = pytest.mark.docker
 
@@ -143,3 +147,77 @@ async def test_a_clean_stop_interrupts_running_jobs_and_keeps_waiting_ones_for_t
     async with Controller(settings=settings, store=store) as controller:
         outcome = await controller.handle(job_id=waiting.job_id, user_id="ned").result()
     assert outcome.job.state == JobState.SUCCEEDED
+
+
+class _SlowStart(DockerBackend):
+    """The real backend, whose engine calls to create a container begin a moment late."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.finished = threading.Event(), threading.Event()
+
+    def _start(self, request: ContainerRequest) -> StartedContainer:
+        self.entered.set()
+        time.sleep(0.5)
+        try:
+            return super()._start(request)
+        finally:
+            self.finished.set()
+
+
+async def test_a_stop_while_a_container_is_being_created_still_removes_it(
+    settings, store, upload, regression_frame, job_containers
+) -> None:
+    dataset = upload("otto", regression_frame(40))
+    backend = _SlowStart()
+    try:
+        controller = Controller(settings=settings, store=store, backend=backend)
+        await controller.start()
+        handle = await controller.submit(
+            Task.train(user_id="otto", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+        )
+        assert await asyncio.to_thread(backend.entered.wait, 10)
+        await controller.stop()  # while the engine is still creating the job's container
+        assert await asyncio.to_thread(backend.finished.wait, 10)
+        with pytest.raises(JobInterrupted):
+            await handle.result()
+        assert not job_containers()
+        job = store.get_job(user_id="otto", job_id=handle.job_id)
+        assert job.state == JobState.INTERRUPTED and job.container_id
+    finally:
+        await backend.close()
+
+
+class _SlowRecords(Store):
+    """The real store, whose recording of a new job takes a moment."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.entered = threading.Event()
+
+    def create_job(self, **fields: Any) -> JobRecord:
+        self.entered.set()
+        time.sleep(0.3)
+        return super().create_job(**fields)
+
+
+async def test_a_job_submitted_while_the_controller_stops_is_kept_for_the_next_start(
+    settings, upload, regression_frame, job_containers
+) -> None:
+    dataset = upload("pia", regression_frame(40))
+    with _SlowRecords.from_settings(settings) as store:
+        controller = Controller(settings=settings, store=store)
+        await controller.start()
+        submitting = asyncio.create_task(
+            controller.submit(
+                Task.train(user_id="pia", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+            )
+        )
+        assert await asyncio.to_thread(store.entered.wait, 10)
+        await controller.stop()  # while the job's record is being written
+        handle = await submitting
+        with pytest.raises(JobInterrupted) as kept:
+            await asyncio.wait_for(handle.result(), 5)
+        assert "runs when it is back" in kept.value.user_message
+        assert store.get_job(user_id="pia", job_id=handle.job_id).state == JobState.QUEUED
+    assert not job_containers()

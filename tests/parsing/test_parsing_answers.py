@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot.parsing import Draft, Intent, OfflineParser, Question, TableInfo, answer, to_task
@@ -261,6 +263,31 @@ def test_a_phrase_naming_two_columns_as_target_is_asked_about() -> None:
     draft = parse("train ridge to predict the price of the location")
     assert draft.questions[0].field == "column:price of the location"
     assert draft.questions[0].options == ["price", "location"]
+
+
+def test_two_columns_listed_as_the_target_are_asked_about_not_picked() -> None:
+    for text, written in [
+        ("train ridge to predict price and size", "price and size"),
+        ("train ridge to predict price, size using age", "price, size"),
+    ]:
+        draft = parse(text)
+        assert draft.questions[0].field == f"column:{written}"
+        assert draft.questions[0].options == ["price", "size"]
+        assert reply(draft, "size").fields["target_column"] == "size"
+
+
+async def test_parsing_runs_off_the_event_loop() -> None:
+    """Matching a long message against a wide table takes seconds; other users must not wait."""
+    threads = []
+
+    class Watched(OfflineParser):
+        def parse_now(self, text: str, **kwargs: object) -> Draft:
+            threads.append(threading.get_ident())
+            return super().parse_now(text, **kwargs)  # type: ignore[arg-type]
+
+    draft = await Watched().parse("train ridge to predict price", table=HOUSES, model_ids=[])
+    assert draft.fields["target_column"] == "price"
+    assert threads and threading.get_ident() not in threads
 
 
 def test_column_names_stay_verbatim_data() -> None:

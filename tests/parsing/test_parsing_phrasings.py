@@ -411,6 +411,21 @@ PHRASINGS = [
         Intent.TRAIN,
         fields={"hyperparameters": {"max_iter": 500}, "model_type": "logistic", "target_column": "outcome"},
     ),
+    # -- Leaving a column out in passing: never the opposite of what was said
+    case(
+        "train a random forest to predict price without using size",
+        Intent.TRAIN,
+        fields={
+            "model_type": "random_forest",
+            "target_column": "price",
+            "feature_columns": ["age", "location", "id", "prize", "Sale Price", "outcome", "Profit and Loss"],
+        },
+    ),
+    case(
+        "train ridge to predict price using age, not size",
+        Intent.TRAIN,
+        fields={"model_type": "ridge", "target_column": "price", "feature_columns": ["age"]},
+    ),
     # -- Predictions: model ids in words
     case("Use model model_1a2b3c4d to make predictions", Intent.PREDICT, model_id="model_1a2b3c4d"),
     case("/predict model_00ff00ff", Intent.PREDICT, model_id="model_00ff00ff"),
@@ -444,6 +459,14 @@ PHRASINGS = [
         model_id="model_1a2b3c4d",
         notes=["Using your latest model, model_1a2b3c4d."],
     ),
+    # A question about a model shows it; it does not start a prediction job.
+    case(
+        "how good is my last model?",
+        Intent.SHOW_MODEL,
+        model_id="model_1a2b3c4d",
+        notes=["Using your latest model, model_1a2b3c4d."],
+    ),
+    case("what does model_00ff00ff do", Intent.SHOW_MODEL, model_id="model_00ff00ff"),
     case("delete model model_1a2b3c4d", Intent.DELETE_MODEL, model_id="model_1a2b3c4d"),
     case("delete my model", Intent.DELETE_MODEL, asks=["model_id"]),
     case("what's in my data", Intent.DATA_SUMMARY),

@@ -104,6 +104,29 @@ def test_drop_strategy_removes_incomplete_rows(jobs, messy):
     assert trained.metadata["preprocessing"]["scaler_type"] == "robust"
 
 
+def test_infinities_and_a_column_with_values_only_in_test_rows(jobs):
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(8)
+    n = 50
+    table = pd.DataFrame({"x": rng.normal(size=n), "note": pd.Series([None] * n, dtype=object)})
+    table["y"] = 3 * table["x"] + rng.normal(0, 1, n)
+    table.loc[0, "x"], table.loc[1, "y"] = np.inf, -np.inf
+    # The hold-out split the runner makes (seed 42, 20%) of the rows with a target:
+    # "note" has values only in test rows.
+    kept = np.delete(np.arange(n), 1)
+    _, test_rows = train_test_split(kept, test_size=0.2, random_state=42)
+    table.loc[test_rows[:2], "note"] = ["late", "early"]
+
+    trained = jobs.train(table, target_column="y", model_type=ModelType.LINEAR)
+    assert trained.exit_code == 0, trained.result["error"]
+    outcome = trained.result["train"]
+    assert outcome["feature_columns"] == ["x", "note"]
+    assert outcome["rows_dropped"] == {"missing_target": 1}
+    assert "Column 'x': 1 value(s) are infinite and were treated as missing." in outcome["warnings"]
+    assert outcome["metrics"]["test"]["r2"] > 0.5
+
+
 def test_hostile_column_names_come_back_verbatim(jobs):
     rng = np.random.default_rng(5)
     n = 60

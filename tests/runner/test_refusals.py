@@ -221,6 +221,7 @@ def test_prediction_flags_unseen_categories_and_far_values(jobs, houses, house_m
     new.loc[4, "size"] = 5000.0
     new.loc[5, "rooms"] = None
     new.loc[6, "built_date"] = "not a date"
+    new.loc[7, "size"] = np.inf  # a CSV's "inf"
     job = jobs.predict(house_model, new)
     assert job.exit_code == 0, job.result["error"]
     outcome = job.result["predict"]
@@ -231,6 +232,7 @@ def test_prediction_flags_unseen_categories_and_far_values(jobs, houses, house_m
     assert flags["size", "out_of_range"]["count"] == 1
     assert flags["rooms", "missing"]["count"] == 1
     assert flags["built_date", "not_a_date"]["count"] == 1
+    assert flags["size", "infinite"]["count"] == 1
     assert outcome["warnings"][0] == "Ignored 1 column(s) the model does not use: 'owner'."
     assert (
         "Column 'city': 3 row(s) have values not seen in training (e.g. 'Paris', 'Oslo'); "

@@ -83,3 +83,11 @@ def test_threads_share_one_store(store: Store) -> None:
     assert len(set(ids)) == 80
     done = store.list_jobs(user_id=None, state=JobState.SUCCEEDED, limit=1000)
     assert sorted(j.job_id for j in done) == sorted(ids)
+
+
+def test_an_unusable_data_directory_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    settings = load_settings(env={}, overrides={"data_dir": str(not_a_folder / "data")})
+    with pytest.raises(ConfigError, match="cannot use the data directory .*file/data"):
+        Store.from_settings(settings)

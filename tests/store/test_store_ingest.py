@@ -132,6 +132,18 @@ def test_parquet_upload(store: Store) -> None:
     assert [c.kind for c in record.summary.columns] == [ColumnKind.NUMERIC, ColumnKind.TEXT, ColumnKind.DATETIME]
 
 
+def test_parquet_with_an_index_named_like_a_column(store: Store) -> None:
+    source = pd.DataFrame({"a": [1, 2], "b": [3, 4]}, index=pd.Index([5, 6], name="a"))
+    buffer = io.BytesIO()
+    source.to_parquet(buffer)  # the index is saved as a column named 'a' too
+
+    record, frame = upload(store, "indexed.parquet", buffer.getvalue())
+
+    assert list(frame.columns) == ["a", "a (2)", "b"]
+    assert frame["a"].tolist() == [5, 6] and frame["a (2)"].tolist() == [1, 2]
+    assert any("column 2 ('a') is now 'a (2)'" in note for note in record.summary.notes)
+
+
 def test_xlsx_named_csv_is_read_by_content(store: Store) -> None:
     book = openpyxl.Workbook()
     book.active.append(["a", "b"])

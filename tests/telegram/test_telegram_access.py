@@ -102,6 +102,22 @@ async def test_question_buttons_and_cancel(telegram: FakeTelegramServer) -> None
 
 
 @pytest.mark.docker
+async def test_a_press_counts_even_when_answering_the_button_fails(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2005)
+    user.upload("table.csv", TABLE)
+    await user.expect("sendMessage", "table.csv")
+    user.say("train a model")
+    question = await user.expect("sendMessage", "Which column should the model predict?")
+    # answerCallbackQuery only stops the button's spinner; when it fails (too late, flood
+    # control, network), the choice must still be taken.
+    telegram.fail_next("answerCallbackQuery", retry_after=30)
+    user.press(question, "price")
+    await user.expect("answerCallbackQuery")
+    await user.expect("sendMessage", "Which model should I train to predict 'price'?")
+    assert not [c for c in user.calls("sendMessage") if "went wrong" in c.text]
+
+
+@pytest.mark.docker
 async def test_a_users_messages_are_handled_in_order(telegram: FakeTelegramServer) -> None:
     user = telegram.user(2004)
     user.upload("first.csv", TABLE)
