@@ -145,7 +145,7 @@ async def execute(
             raise JobCancelled("cancelled before its container started")
         started = await _start(ctx, request, run)
         run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
-        await asyncio.to_thread(
+        recorded = await asyncio.to_thread(
             store.update_job,
             job.job_id,
             state=JobState.RUNNING,
@@ -153,6 +153,8 @@ async def execute(
             instance_id=ctx.instance_id,
             **run.fields(),
         )
+        if recorded.state.finished:  # `statagent admin kill` got there first
+            cancelled.set()
         emit(JobStarted(job.job_id, started.container_id))
         log.info("job started", container_id=started.container_id, queue_wait=run.queue_wait)
 

@@ -62,6 +62,8 @@ _JOB_FIELDS: dict[str, Callable[[Any], Any]] = {
     "log_tail": str,
     "result": json.dumps,
 }
+# How a job ended; once it has, later writes leave these alone.
+_FINAL_JOB_FIELDS = frozenset({"state", "exit_reason", "error_code", "user_message", "finished_at"})
 
 
 class Store:
@@ -297,7 +299,8 @@ class Store:
         Allowed: state, started_at, finished_at, queue_wait_seconds, container_create_seconds,
         container_start_seconds, run_seconds, peak_memory_mb, container_id, image_id,
         instance_id, exit_reason, exit_code, error_code, user_message, log_tail, result (a dict).
-        None clears a field.
+        None clears a field. Once a job has finished, how it ended (state, exit reason, message,
+        finish time) is final and writes of those fields are ignored.
         """
         check_job_id(job_id)
         unknown = set(fields) - set(_JOB_FIELDS)
@@ -305,12 +308,18 @@ class Store:
             raise ValueError(f"update_job cannot set {sorted(unknown)}")
         if not fields:
             return self.get_job_admin(job_id)
-        values = [None if v is None else _JOB_FIELDS[k](v) for k, v in fields.items()]
-        assignments = ", ".join(f"{name} = ?" for name in fields)  # names from the allowlist only
         with self._db.transaction() as conn:
-            updated = conn.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*values, job_id))
-            if updated.rowcount == 0:
+            current = conn.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if current is None:
                 raise job_not_found(job_id)
+            if JobState(current[0]).finished:
+                # How a job ended is final: a late write (a controller marking it running after
+                # an admin cancelled it) must not undo it. Timings and resources still land.
+                fields = {k: v for k, v in fields.items() if k not in _FINAL_JOB_FIELDS}
+            if fields:
+                values = [None if v is None else _JOB_FIELDS[k](v) for k, v in fields.items()]
+                assignments = ", ".join(f"{name} = ?" for name in fields)  # allowlisted names only
+                conn.execute(f"UPDATE jobs SET {assignments} WHERE job_id = ?", (*values, job_id))
             return job_record(conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone())
 
     def list_jobs(

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from config.errors import JobInterrupted
+from config.errors import JobCancelled, JobInterrupted
 from controller import Controller, ContainerRequest, ControllerRunning, DockerBackend, JobStarted, Task
 from controller._backend import StartedContainer
+from controller._execute import failure_fields
 from store import ExitReason, JobRecord, JobState, Store
 
 pytestmark = pytest.mark.docker
@@ -184,6 +185,35 @@ async def test_a_stop_while_a_container_is_being_created_still_removes_it(
         assert not job_containers()
         job = store.get_job(user_id="otto", job_id=handle.job_id)
         assert job.state == JobState.INTERRUPTED and job.container_id
+    finally:
+        await backend.close()
+
+
+async def test_an_admin_cancel_while_the_container_is_created_ends_the_job_as_cancelled(
+    settings, store, upload, heavy_frame, job_containers
+) -> None:
+    dataset = upload("olga", heavy_frame(20_000))
+    backend = _SlowStart()
+    try:
+        async with Controller(settings=settings, store=store, backend=backend) as controller:
+            handle = await controller.submit(
+                Task.train(
+                    user_id="olga",
+                    model_type="random_forest",
+                    dataset_id=dataset.dataset_id,
+                    target_column="label",
+                    hyperparameters={"n_estimators": 500, "max_depth": 50},
+                )
+            )
+            assert await asyncio.to_thread(backend.entered.wait, 10)
+            # What `statagent admin kill` writes, before any container exists to kill.
+            store.update_job(handle.job_id, **failure_fields(JobCancelled("cancelled by an admin")))
+            # The training would take minutes; the controller must stop it as soon as it starts.
+            with pytest.raises(JobCancelled):
+                await asyncio.wait_for(handle.result(), timeout=20)
+        job = store.get_job(user_id="olga", job_id=handle.job_id)
+        assert (job.state, job.exit_reason) == (JobState.CANCELLED, ExitReason.CANCELLED)
+        assert not job_containers()
     finally:
         await backend.close()
 

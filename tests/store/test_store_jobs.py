@@ -62,6 +62,23 @@ def test_create_and_update_a_job(store: Store) -> None:
     assert store.get_job(user_id="9", job_id=job_id) == done
 
 
+def test_how_a_job_ended_is_final(store: Store) -> None:
+    job = store.create_job(user_id="9", kind=JobKind.TRAIN, spec={}, instance_id="i")
+    store.update_job(
+        job.job_id,
+        state=JobState.CANCELLED,
+        exit_reason=ExitReason.CANCELLED,
+        user_message="The job was cancelled.",
+    )
+    # A controller that started the container before it saw the cancellation writes late.
+    late = store.update_job(job.job_id, state=JobState.RUNNING, container_id="abc", run_seconds=1.5)
+    assert (late.state, late.exit_reason) == (JobState.CANCELLED, ExitReason.CANCELLED)
+    assert late.user_message == "The job was cancelled."
+    assert (late.container_id, late.run_seconds) == ("abc", 1.5)  # facts still land
+    again = store.update_job(job.job_id, state=JobState.FAILED, exit_reason=ExitReason.OUT_OF_MEMORY)
+    assert (again.state, again.exit_reason) == (JobState.CANCELLED, ExitReason.CANCELLED)
+
+
 def test_update_refuses_fields_outside_the_allowlist(store: Store) -> None:
     job = store.create_job(user_id="9", kind=JobKind.PREDICT, spec={}, instance_id="i")
     for field in ("user_id", "spec", "job_id", "state; DROP TABLE jobs"):
