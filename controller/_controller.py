@@ -233,7 +233,6 @@ class Controller:
             await asyncio.to_thread(self._store.sweep_temp)
             await self._reconcile()
             await self._resume_queued(image_id)
-            await asyncio.to_thread(clean_job_dirs, self._store, live=set(self._jobs))
         except BaseException:
             lock.release()
             raise
@@ -445,7 +444,7 @@ class Controller:
     # ------------------------------------------------------------ reconcile
 
     async def _reconcile(self) -> None:
-        """Remove containers and mark jobs that no live job of this controller owns."""
+        """Remove containers, mark jobs and remove job folders that no live job of this controller owns."""
         await reap_containers(
             settings=self._settings,
             store=self._store,
@@ -453,6 +452,7 @@ class Controller:
             spare=lambda c: c.instance_id == self.instance_id and c.job_id in self._jobs,
         )
         await asyncio.to_thread(interrupt_orphan_jobs, self._store, live=set(self._jobs))
+        await asyncio.to_thread(clean_job_dirs, self._store, live=set(self._jobs))
 
     async def _reconcile_forever(self) -> None:
         while True:

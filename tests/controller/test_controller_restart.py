@@ -19,7 +19,7 @@ from config.errors import JobCancelled, JobInterrupted
 from controller import Controller, ContainerRequest, ControllerRunning, DockerBackend, JobStarted, Task
 from controller._backend import StartedContainer
 from controller._execute import failure_fields
-from store import ExitReason, JobRecord, JobState, Store
+from store import ExitReason, JobKind, JobRecord, JobState, Store
 
 pytestmark = pytest.mark.docker
 
@@ -251,3 +251,19 @@ async def test_a_job_submitted_while_the_controller_stops_is_kept_for_the_next_s
         assert "runs when it is back" in kept.value.user_message
         assert store.get_job(user_id="pia", job_id=handle.job_id).state == JobState.QUEUED
     assert not job_containers()
+
+
+@pytest.mark.parametrize("settings", [{"queue": {"reconcile_interval_seconds": 0.2}}], indirect=True)
+async def test_the_periodic_round_removes_job_folders_no_live_job_owns(settings, store) -> None:
+    async with Controller(settings=settings, store=store):
+        # Left behind after the controller started: a failed job's folder and one with no job at all.
+        failed = store.create_job(user_id="pia", kind=JobKind.TRAIN, spec={}, instance_id="ctl-gone")
+        store.update_job(failed.job_id, state=JobState.FAILED, exit_reason=ExitReason.CRASHED)
+        strays = [store.job_dir(failed.job_id, "pia"), store.job_dir(store.new_job_id(), "pia")]
+        for folder in strays:
+            (folder / "input").mkdir(parents=True)
+        for _ in range(50):
+            if not any(folder.exists() for folder in strays):
+                break
+            await asyncio.sleep(0.1)
+        assert not any(folder.exists() for folder in strays)
