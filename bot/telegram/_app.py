@@ -63,11 +63,11 @@ def build_dispatcher(*, dialogue: Dialogue, settings: Settings, lanes: Lanes) ->
     # that strangers cannot flood the bot with refusals either.
     dispatcher.update.outer_middleware(
         RateLimitMiddleware(
-            limiter=RateLimiter(limit=settings.telegram.rate_limit_per_minute), notify=adapter.notify
+            limiter=RateLimiter(limit=settings.telegram.rate_limit_per_minute), refuse=adapter.refuse
         )
     )
     dispatcher.update.outer_middleware(
-        AllowlistMiddleware(allowed=settings.telegram.allowed_user_ids, notify=adapter.notify)
+        AllowlistMiddleware(allowed=settings.telegram.allowed_user_ids, refuse=adapter.refuse)
     )
     dispatcher.include_routers(*adapter.routers())
     return dispatcher

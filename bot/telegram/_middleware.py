@@ -9,16 +9,17 @@ from enum import StrEnum
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, TelegramObject, Update, User
 
 from config.log import get_logger
 
-__all__ = ["AllowlistMiddleware", "Notify", "RateLimitMiddleware", "RateLimiter", "Verdict"]
+__all__ = ["AllowlistMiddleware", "RateLimitMiddleware", "RateLimiter", "Refuse", "Verdict"]
 
 log = get_logger(__name__)
 
-# Queues a short notice (bot, chat id, text) without blocking the dispatcher.
-Notify = Callable[[Bot, int, str], None]
+# Answers an update the middleware stops, without blocking the dispatcher: (bot, chat id or
+# None, the update, a notice or None for silence). A pressed button is released either way.
+Refuse = Callable[[Bot, int | None, Update, str | None], None]
 
 RATE_LIMITED = "You are sending messages faster than I can handle. Please wait a minute, then try again."
 NOT_ALLOWED = "Sorry, this bot is private."
@@ -69,9 +70,9 @@ class RateLimiter:
 class RateLimitMiddleware(BaseMiddleware):
     """Drops a user's updates beyond the per-minute limit, with one polite notice per burst."""
 
-    def __init__(self, *, limiter: RateLimiter, notify: Notify) -> None:
+    def __init__(self, *, limiter: RateLimiter, refuse: Refuse) -> None:
         self._limiter = limiter
-        self._notify = notify
+        self._refuse = refuse
 
     async def __call__(
         self,
@@ -86,18 +87,17 @@ class RateLimitMiddleware(BaseMiddleware):
         if verdict is Verdict.PASS:
             return await handler(event, data)
         log.info("rate_limited", user_id=user.id, verdict=verdict)
-        chat: Chat | None = data.get("event_chat")
-        if verdict is Verdict.WARN and chat is not None:
-            self._notify(data["bot"], chat.id, RATE_LIMITED)
+        notice = RATE_LIMITED if verdict is Verdict.WARN else None
+        _refuse(self._refuse, event, data, notice)
         return None
 
 
 class AllowlistMiddleware(BaseMiddleware):
     """When a list of user ids is configured, everyone else gets a short refusal."""
 
-    def __init__(self, *, allowed: Collection[int], notify: Notify) -> None:
+    def __init__(self, *, allowed: Collection[int], refuse: Refuse) -> None:
         self._allowed = frozenset(allowed)
-        self._notify = notify
+        self._refuse = refuse
 
     async def __call__(
         self,
@@ -109,7 +109,11 @@ class AllowlistMiddleware(BaseMiddleware):
         if not self._allowed or (user is not None and user.id in self._allowed):
             return await handler(event, data)
         log.info("user_not_allowed", user_id=user.id if user else None)
-        chat: Chat | None = data.get("event_chat")
-        if chat is not None:
-            self._notify(data["bot"], chat.id, NOT_ALLOWED)
+        _refuse(self._refuse, event, data, NOT_ALLOWED)
         return None
+
+
+def _refuse(refuse: Refuse, event: TelegramObject, data: dict[str, Any], notice: str | None) -> None:
+    if isinstance(event, Update):
+        chat: Chat | None = data.get("event_chat")
+        refuse(data["bot"], chat.id if chat is not None else None, event, notice)

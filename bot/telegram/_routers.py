@@ -11,7 +11,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery
 from aiogram.types import Document as TelegramDocument
-from aiogram.types import Message
+from aiogram.types import Message, Update
 
 from bot import BOT_API_DOWNLOAD_LIMIT, Dialogue, Incoming, Text, Upload
 from bot.telegram._lanes import Lanes
@@ -39,10 +39,15 @@ class Adapter:
         """The routers, in the order they are tried (the text router ends with a catch-all)."""
         return [self._documents(), self._callbacks(), self._text()]
 
-    def notify(self, bot: Bot, chat_id: int, text: str) -> None:
-        """Queue a plain notice for a chat in its lane (used by the middlewares)."""
-        sink = self._sink(bot, chat_id)
-        self.lanes.submit(chat_id, lambda: sink.send(Text(text)))
+    def refuse(self, bot: Bot, chat_id: int | None, update: Update, notice: str | None) -> None:
+        """Answer an update the middlewares stop: a pressed button is released (the notice, if
+        any, shows as its toast); a message gets the notice in its chat."""
+        if (query := update.callback_query) is not None:
+            lane = chat_id if chat_id is not None else query.from_user.id
+            self.lanes.submit(lane, lambda: _release(query, notice))
+        elif notice is not None and chat_id is not None:
+            sink = self._sink(bot, chat_id)
+            self.lanes.submit(chat_id, lambda: sink.send(Text(notice)))
 
     # -- routers ---------------------------------------------------------------------------
 
@@ -69,12 +74,7 @@ class Adapter:
             data = self.tokens.decode(query.data or "")
 
             async def press() -> Incoming | None:
-                try:
-                    await query.answer(EXPIRED_BUTTON if data is None else None)
-                except TelegramAPIError:
-                    # The answer only stops the button's spinner; a late or refused one
-                    # ("query is too old", flood control) must not lose the user's choice.
-                    log.info("callback_answer_failed", user_id=user_id, exc_info=True)
+                await _release(query, EXPIRED_BUTTON if data is None else None)
                 if data is None:
                     return None
                 return Incoming(user_id=str(user_id), chat_id=str(chat_id), button=data)
@@ -150,3 +150,12 @@ async def _upload(bot: Bot, message: Message, document: TelegramDocument) -> Inc
         return _incoming(message, document=Upload(filename=filename, data=None, size=max(size, BOT_API_DOWNLOAD_LIMIT + 1)))
     data = buffer.getvalue()
     return _incoming(message, document=Upload(filename=filename, data=data, size=len(data)))
+
+
+async def _release(query: CallbackQuery, notice: str | None) -> None:
+    """Stop the pressed button's spinner. The answer is only that: a late or refused one
+    ("query is too old", flood control) must not lose the user's choice or the notice's lane."""
+    try:
+        await query.answer(notice)
+    except TelegramAPIError:
+        log.info("callback_answer_failed", user_id=query.from_user.id, exc_info=True)

@@ -22,7 +22,7 @@ from config.errors import ConfigError
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 LIMIT = 5
-ALLOWED = [2001, 2002, 2003, 2004, 2005]
+ALLOWED = [2001, 2002, 2003, 2004, 2005, 2006]
 TABLE = b"age,size,price\n" + b"".join(f"{a},{a * 3},{a * 7}\n".encode() for a in range(1, 31))
 
 
@@ -99,6 +99,24 @@ async def test_question_buttons_and_cancel(telegram: FakeTelegramServer) -> None
     await user.expect("answerCallbackQuery")
     await user.expect("sendMessage", "closed")
     assert not user.calls("editMessageText")  # nothing was started
+
+
+@pytest.mark.docker
+async def test_a_rate_limited_press_still_stops_the_buttons_spinner(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2006)
+    user.upload("table.csv", TABLE)
+    await user.expect("sendMessage", "table.csv")
+    user.say("train a model")
+    question = await user.expect("sendMessage", "Which column should the model predict?")
+    for _ in range(LIMIT - 2):
+        user.say("/help")
+    for _ in range(LIMIT - 2):
+        await user.expect("sendMessage", "/models")
+    user.press(question, "price")  # over the limit: not handled, but answered
+    answer = await user.expect("answerCallbackQuery")
+    assert "faster than I can handle" in answer.text
+    await asyncio.sleep(0.3)
+    assert not [c for c in user.calls("sendMessage") if "Which model" in c.text]
 
 
 @pytest.mark.docker
