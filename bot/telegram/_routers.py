@@ -88,6 +88,8 @@ class Adapter:
 
         @router.message(F.text)
         async def text(message: Message, bot: Bot) -> None:
+            if await _for_another_bot(bot, message.text or ""):
+                return
             self._deliver(bot, message, lambda: _ready(_incoming(message, text=message.text)))
 
         @router.message()
@@ -129,6 +131,14 @@ async def _ready(incoming: Incoming) -> Incoming:
 def _user_id(message: Message) -> int:
     # Messages in channels have no sender; the chat stands for it.
     return message.from_user.id if message.from_user else message.chat.id
+
+
+async def _for_another_bot(bot: Bot, text: str) -> bool:
+    """'/help@other_bot' in a group chat is another bot's command (aiogram caches getMe)."""
+    head = text.split(maxsplit=1)[0] if text.strip() else ""
+    if not head.startswith("/") or "@" not in head:
+        return False
+    return head.split("@", 1)[1].lower() != ((await bot.me()).username or "").lower()
 
 
 def _incoming(message: Message, **content: object) -> Incoming:

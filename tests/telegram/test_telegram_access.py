@@ -120,6 +120,16 @@ async def test_a_rate_limited_press_still_stops_the_buttons_spinner(telegram: Fa
 
 
 @pytest.mark.docker
+async def test_commands_for_another_bot_are_left_to_it(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2004)
+    user.say("/help@some_other_bot")
+    user.say("/models@StatAgent_Test_Bot")  # ours: Telegram's usernames ignore case
+    await user.expect("sendMessage", "You have no models")
+    await asyncio.sleep(0.3)
+    assert len(user.calls("sendMessage")) == 1
+
+
+@pytest.mark.docker
 async def test_a_press_counts_even_when_answering_the_button_fails(telegram: FakeTelegramServer) -> None:
     user = telegram.user(2005)
     user.upload("table.csv", TABLE)
