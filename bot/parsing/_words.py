@@ -15,7 +15,7 @@ from typing import Any
 from runner.spec import MODEL_TASKS, MissingStrategy, ModelType, Scaling, TaskType, Validation
 
 CUT = " ; "  # what a recognised phrase is replaced with: it ends a stretch of column names
-_N = r"(?P<n>\d+(?:\.\d+)?|\.\d+)"
+_N = r"(?P<n>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)"  # 200, 0.5, .5, 1e-3
 _PCT = r"\s*(?P<pct>%|percent\b|per\s*cent\b)?"
 _TO = r"\s*(?:of|=|:|to|at|is)?\s*"
 _FLOAT_PARAMETERS = frozenset({"alpha", "C", "learning_rate", "dropout", "l1_ratio", "subsample", "epsilon"})

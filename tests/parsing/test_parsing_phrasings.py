@@ -255,6 +255,11 @@ PHRASINGS = [
         fields={"hyperparameters": {"alpha": 0.5}, "model_type": "lasso", "target_column": "price"},
     ),
     case(
+        "train a lasso with alpha 1e-3 to predict price",
+        Intent.TRAIN,
+        fields={"hyperparameters": {"alpha": 0.001}, "model_type": "lasso", "target_column": "price"},
+    ),
+    case(
         "train ridge regression with alpha 2 for price",
         Intent.TRAIN,
         fields={"hyperparameters": {"alpha": 2.0}, "model_type": "ridge", "target_column": "price"},
