@@ -28,7 +28,7 @@ from runner.spec import (
     PredictSpec,
     TaskType,
 )
-from runner.transformers import to_dates
+from runner.transformers import category_text, to_dates
 
 PREVIEW_ROWS = 5
 # A number is "far outside" the training range when it lies beyond either end by more
@@ -193,7 +193,7 @@ def _checked_features(
         elif column.kind is Kind.DATE:
             flag("not_a_date", values[to_dates(values).isna() & values.notna()])
         else:
-            text = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v))
+            text = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else category_text(v))
             flag("unseen_category", text[text.notna() & ~text.isin(column.categories or [])])
         flag("missing", values[values.isna()], fill=missing_fill[column.kind])
     return X, flags

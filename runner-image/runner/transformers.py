@@ -58,8 +58,16 @@ class TextCategories(OneToOneFeatureMixin, _Columnwise):
         for i, (_, column) in enumerate(frame.items()):
             values = column.astype(object)
             missing = column.isna().to_numpy()
-            out[:, i] = [np.nan if gone else str(v) for v, gone in zip(values, missing, strict=True)]
+            out[:, i] = [np.nan if gone else category_text(v) for v, gone in zip(values, missing, strict=True)]
         return out
+
+
+def category_text(value: object) -> str:
+    """A category's one spelling: 10115, 10115.0 and "10115" are one code, wherever a file
+    put a blank that made pandas read the column as decimals."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class DateParts(_Columnwise):

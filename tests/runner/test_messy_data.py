@@ -160,3 +160,22 @@ def test_hostile_column_names_come_back_verbatim(jobs):
     assert list(predicted.predictions().columns) == [*new.columns, "prediction"]
     as_csv = pd.read_csv(predicted.output / "predictions.csv")
     assert list(as_csv.columns) == [*new.columns, "prediction"]
+
+
+def test_category_codes_read_as_decimals_at_prediction_are_the_codes_of_training(jobs):
+    rng = np.random.default_rng(3)
+    codes = rng.choice(["10115", "10117", "20095"], 120)
+    train = pd.DataFrame({"zip": codes, "size": rng.uniform(30, 150, 120)})
+    train.loc[0, "zip"] = "unknown"  # why the column is text in training
+    train["price"] = train["size"] * 3 + train["zip"].map({"10115": 90, "10117": 60, "20095": 10}).fillna(0)
+    model = jobs.train(train, target_column="price", model_type="linear")
+    assert model.exit_code == 0, model.result["error"]
+
+    # The new file has a blank, so pandas reads its codes as decimals: 10115.0.
+    as_decimals = pd.DataFrame({"zip": [10115.0, np.nan, 20095.0, 10117.0], "size": [50.0, 60.0, 70.0, 80.0]})
+    as_text = as_decimals.assign(zip=["10115", None, "20095", "10117"])
+    scored, expected = jobs.predict(model, as_decimals), jobs.predict(model, as_text)
+    assert scored.exit_code == 0, scored.result["error"]
+    issues = {(f["column"], f["issue"]) for f in scored.result["predict"]["flags"]}
+    assert ("zip", "unseen_category") not in issues
+    assert np.allclose(scored.predictions()["prediction"], expected.predictions()["prediction"])
