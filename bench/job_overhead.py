@@ -102,7 +102,10 @@ async def bench(sizes: list[int], model: str) -> None:
                 for rows in [TINY_ROWS, *sizes]:
                     buffer = io.BytesIO()
                     synthetic(rows).to_parquet(buffer, index=False)
-                    dataset = store.ingest_upload(user_id="bench", filename="bench.parquet", data=buffer.getvalue())
+                    upload = await controller.submit_upload(
+                        user_id="bench", filename="bench.parquet", data=buffer.getvalue()
+                    )
+                    dataset = (await upload.result()).dataset
                     task = Task.train(
                         user_id="bench", model_type=model, dataset_id=dataset.dataset_id, target_column="y"
                     )

@@ -22,6 +22,7 @@ from bot._messages import (
     Sink,
     Text,
     Upload,
+    upload_limit,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ __all__ = [
     "Sink",
     "Text",
     "Upload",
+    "upload_limit",
     "open_dialogue",
 ]
 

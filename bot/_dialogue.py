@@ -2,14 +2,15 @@
 
 `Dialogue.handle` takes one user action and answers through a `Sink`. Jobs never block it:
 a submitted job is followed by a background task that edits one status message and then
-sends the result.
+sends the result. After a start, `Dialogue.resume` tells the chats what a restart did to
+their jobs and follows the jobs it kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from bot._format import (
     HELP,
     clip,
+    format_datasets,
     format_jobs,
     format_model,
     format_models,
@@ -25,15 +27,15 @@ from bot._format import (
     format_training,
     model_label,
 )
-from bot._messages import BOT_API_DOWNLOAD_LIMIT, Button, Document, Incoming, Photo, Sink, Text, Upload
+from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
 from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, make_parser, to_task
 from config import Settings
 from config.errors import JobError, StatAgentError
 from config.log import get_logger
-from controller import Controller, JobEvent, JobHandle, JobProgress, JobQueued, JobStarted
+from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
 from controller.task import Task
-from store import DatasetRecord, Store
+from store import DatasetRecord, JobKind, JobRecord, Store
 
 __all__ = ["Dialogue", "open_dialogue"]
 
@@ -46,8 +48,13 @@ _CANCEL = "cancel"
 _ANSWER = "q"  # q:<question serial>:<option index>
 _DELETE = "del"  # del:<model id>
 _KEEP = "keep"  # keep:<model id>
+_DELETE_TABLE = "dsdel"  # dsdel:<dataset id>
+_KEEP_TABLE = "dskeep"  # dskeep:<dataset id>
 
 _SORRY = StatAgentError.default_user_message
+
+# The sink of a job's chat, or None when the transport cannot reach that chat.
+SinkFor = Callable[[JobRecord], Sink | None]
 
 
 @asynccontextmanager
@@ -58,7 +65,10 @@ async def open_dialogue(settings: Settings, *, store: Store) -> AsyncIterator[Di
     """
     async with Controller(settings=settings, store=store) as controller:
         dialogue = Dialogue(
-            settings=settings, store=store, controller=controller, parser=make_parser(settings.anthropic)
+            settings=settings,
+            store=store,
+            controller=controller,
+            parser=make_parser(settings.anthropic, store=store),
         )
         try:
             yield dialogue
@@ -139,11 +149,67 @@ class Dialogue:
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def resume(self, sink_for: SinkFor) -> None:
+        """After a start: tell the chats whose jobs a restart stopped, follow the jobs it kept.
+
+        `sink_for(job)` reaches the job's chat (`job.chat_id`); a chat it returns None for is
+        left for a transport that can reach it. Call once, when the transport can send and
+        before any user's message is handled. One job's trouble is logged, never raised.
+        """
+        # Taken first: a kept job may end while the news goes out, and its handle still tells how.
+        kept = self._controller.live_jobs()
+        for job in await asyncio.to_thread(self._store.unannounced_interrupted_jobs):
+            await self._announce(job, sink_for)
+        for handle in kept:
+            await self._follow_kept(handle, sink_for)
+
+    # -- restarts ------------------------------------------------------------------------
+
+    async def _announce(self, job: JobRecord, sink_for: SinkFor) -> None:
+        """Tell a job's chat, once, that a restart stopped the job."""
+        if job.chat_id is not None:  # None: stopped before jobs knew their chat; nobody to tell
+            sink = sink_for(job)
+            if sink is None:
+                return
+            try:
+                await sink.send(Text(_restart_news(job)))
+            except Exception:  # told at the next start instead
+                log.warning("restart_news_failed", job_id=job.job_id, exc_info=True)
+                return
+        await asyncio.to_thread(self._store.update_job, job.job_id, announced=True)
+
+    async def _follow_kept(self, handle: JobHandle, sink_for: SinkFor) -> None:
+        """Follow a job a restart kept queued as if it had been submitted in this run."""
+        job = handle.record
+        sink = None if job.chat_id is None else sink_for(job)
+        if sink is None:
+            return
+        try:
+            header = await self._header(job)
+            chat = self._chats.setdefault(job.user_id, _Chat())
+            news = f"⏳ Kept through a restart as {job.job_id}"
+            await self._watch(handle, chat, sink, header=header, news=news)
+        except Exception:
+            log.exception("resume_follow_failed", job_id=job.job_id)
+
+    async def _header(self, job: JobRecord) -> str:
+        """A kept job's status header, as `_train`, `_predict` and `_on_upload` wrote it."""
+        match job.kind:
+            case JobKind.TRAIN:
+                return _train_header(job.spec.get("model_type"), str(job.spec.get("target_column", "")))
+            case JobKind.PREDICT:
+                dataset = await asyncio.to_thread(
+                    self._store.get_dataset, user_id=job.user_id, dataset_id=job.dataset_id or ""
+                )
+                return _predict_header(job.model_id or "", dataset.filename)
+            case JobKind.INGEST:
+                return _upload_header(str(job.spec.get("filename", "")))
+
     # -- uploads -------------------------------------------------------------------------
 
     async def _on_upload(self, message: Incoming, chat: _Chat, sink: Sink, upload: Upload) -> None:
         if upload.data is None:
-            limit = min(BOT_API_DOWNLOAD_LIMIT, self._settings.uploads.max_bytes)
+            limit = upload_limit(self._settings.uploads)
             await sink.send(
                 Text(
                     f"This file is {_megabytes(upload.size)}; I can receive files up to "
@@ -152,15 +218,15 @@ class Dialogue:
                 )
             )
             return
-        record = await asyncio.to_thread(
-            self._store.ingest_upload,
-            user_id=message.user_id,
-            filename=upload.filename,
-            data=upload.data,
+        handle = await self._controller.submit_upload(
+            user_id=message.user_id, filename=upload.filename, data=upload.data, chat_id=message.chat_id
         )
-        chat.dataset = record
-        chat.question = None
-        await sink.send(Text(format_summary(record)))
+        # Waited for here, not in the background: what the user says next is about this table.
+        header = _upload_header(upload.filename)
+        status = await StatusMessage.open(sink, f"{header}\n⏳ Accepted as {handle.job_id}", interval=self._status_interval)
+        outcome = await self._outcome(handle, sink, status, header=header)
+        if outcome is not None:
+            await self._deliver(outcome, sink, chat)
 
     # -- buttons -------------------------------------------------------------------------
 
@@ -189,6 +255,10 @@ class Dialogue:
             await sink.send(Text(f"🗑 Model {model.model_id} deleted."))
         elif kind == _KEEP:
             await sink.send(Text(f"OK, model {rest} stays."))
+        elif kind == _DELETE_TABLE:
+            await self._delete_dataset(message.user_id, chat, sink, rest)
+        elif kind == _KEEP_TABLE:
+            await sink.send(Text(f"OK, table {rest} stays."))
         else:
             await sink.send(Text("That choice is no longer open."))
 
@@ -215,6 +285,13 @@ class Dialogue:
             await sink.send(
                 Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
             )
+        elif command == "datasets":
+            datasets = await asyncio.to_thread(self._store.list_datasets, user_id=user_id)
+            current = await self._dataset(user_id, chat)
+            current_id = current.dataset_id if current else None
+            await sink.send(Text(format_datasets(datasets, current_id=current_id)))
+        elif command == "dataset":
+            await self._offer_dataset_delete(user_id, sink, rest)
         elif command == "train":
             chat.question = None
             draft = await self._parse(message, chat, f"train {rest}".strip())
@@ -245,7 +322,7 @@ class Dialogue:
         dataset = await self._dataset(message.user_id, chat)
         models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
         return await self._parser.parse(
-            text, table=_table(dataset), model_ids=[m.model_id for m in models]
+            text, table=_table(dataset), model_ids=[m.model_id for m in models], user_id=message.user_id
         )
 
     async def _answer(self, message: Incoming, chat: _Chat, sink: Sink, value: str) -> None:
@@ -346,7 +423,8 @@ class Dialogue:
             dataset_id=dataset.dataset_id,
             conversation_id=message.chat_id,
         )
-        await self._submit(message, chat, sink, task, header=_train_header(task))
+        header = _train_header(task.model_type, task.target_column or "")
+        await self._submit(message, chat, sink, task, header=header)
 
     async def _predict(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
         dataset = await self._dataset(message.user_id, chat)
@@ -359,16 +437,18 @@ class Dialogue:
             dataset_id=dataset.dataset_id,
             conversation_id=message.chat_id,
         )
-        header = f"🔮 Predictions with {task.model_id} on {clip(dataset.filename)}"
+        header = _predict_header(task.model_id or "", dataset.filename)
         await self._submit(message, chat, sink, task, header=header)
 
     async def _submit(
         self, message: Incoming, chat: _Chat, sink: Sink, task: Task, *, header: str
     ) -> None:
         handle = await self._controller.submit(task)
-        status = await StatusMessage.open(
-            sink, f"{header}\n⏳ Accepted as {handle.job_id}", interval=self._status_interval
-        )
+        await self._watch(handle, chat, sink, header=header, news=f"⏳ Accepted as {handle.job_id}")
+
+    async def _watch(self, handle: JobHandle, chat: _Chat, sink: Sink, *, header: str, news: str) -> None:
+        """Open the job's status message (`header`, then `news`) and follow the job in the background."""
+        status = await StatusMessage.open(sink, f"{header}\n{news}", interval=self._status_interval)
         chat.running_jobs.add(handle.job_id)
         follow = asyncio.create_task(
             self._follow(handle, sink, status, header=header, chat=chat),
@@ -377,14 +457,11 @@ class Dialogue:
         self._tasks.add(follow)
         follow.add_done_callback(self._followed)
 
-    def _followed(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("follow_failed", task=task.get_name(), exc_info=task.exception())
-
-    async def _follow(
-        self, handle: JobHandle, sink: Sink, status: StatusMessage, *, header: str, chat: _Chat
-    ) -> None:
+    async def _outcome(
+        self, handle: JobHandle, sink: Sink, status: StatusMessage, *, header: str
+    ) -> JobOutcome | None:
+        """Keep the status message up to date until the job ends; its outcome, or None once the
+        user has been told why it failed."""
         started = time.monotonic()
         try:
             async for event in handle.events():
@@ -395,18 +472,39 @@ class Dialogue:
             log.warning("job_failed", job_id=handle.job_id, reason=exc.reason, error=str(exc))
             await status.finish(f"{header}\n❌ Stopped: {exc.reason.replace('_', ' ')}")
             await sink.send(Text(f"❌ {exc.user_message}"))
-            return
+            return None
         except StatAgentError as exc:
             log.warning("job_result_failed", job_id=handle.job_id, error=str(exc))
             await status.finish(f"{header}\n❌ Stopped")
             await sink.send(Text(f"❌ {exc.user_message}"))
-            return
+            return None
+        await status.finish(f"{header}\n✅ Done in {time.monotonic() - started:.0f} s")
+        return outcome
+
+    def _followed(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("follow_failed", task=task.get_name(), exc_info=task.exception())
+
+    async def _follow(
+        self, handle: JobHandle, sink: Sink, status: StatusMessage, *, header: str, chat: _Chat
+    ) -> None:
+        try:
+            outcome = await self._outcome(handle, sink, status, header=header)
         finally:
             chat.running_jobs.discard(handle.job_id)
-        await status.finish(f"{header}\n✅ Done in {time.monotonic() - started:.0f} s")
+        if outcome is not None:
+            await self._deliver(outcome, sink, chat)
+
+    async def _deliver(self, outcome: JobOutcome, sink: Sink, chat: _Chat) -> None:
+        """Send what a succeeded job made: a table's summary, a model's metrics and plots, or predictions."""
         result = outcome.result
         model_id = result.model_id or ""
-        if result.train is not None:
+        if outcome.dataset is not None:
+            chat.dataset = outcome.dataset
+            chat.question = None
+            await sink.send(Text(format_summary(outcome.dataset)))
+        elif result.train is not None:
             await sink.send(Text(format_training(result.train, model_id=model_id)))
             for plot in outcome.plots:
                 await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
@@ -446,6 +544,38 @@ class Dialogue:
             )
         )
 
+    # -- tables --------------------------------------------------------------------------
+
+    async def _offer_dataset_delete(self, user_id: str, sink: Sink, words: str) -> None:
+        action, _, dataset_id = words.partition(" ")
+        dataset_id = dataset_id.strip()
+        if action.lower() != "delete" or not dataset_id:
+            await sink.send(Text("Write /dataset delete ID; /datasets lists your tables."))
+            return
+        dataset = await asyncio.to_thread(self._store.get_dataset, user_id=user_id, dataset_id=dataset_id)
+        summary = dataset.summary
+        await sink.send(
+            Text(
+                f"Delete table {dataset.dataset_id} ({clip(dataset.filename)}, {summary.rows:,} rows × "
+                f"{len(summary.columns)} columns)? This cannot be undone.",
+                buttons=(
+                    Button("🗑 Delete", f"{_DELETE_TABLE}:{dataset.dataset_id}"),
+                    Button("Keep it", f"{_KEEP_TABLE}:{dataset.dataset_id}"),
+                ),
+            )
+        )
+
+    async def _delete_dataset(self, user_id: str, chat: _Chat, sink: Sink, dataset_id: str) -> None:
+        current = await self._dataset(user_id, chat)
+        await asyncio.to_thread(self._store.delete_dataset, user_id=user_id, dataset_id=dataset_id)
+        chat.dataset = None  # read again from the store, which has no current table if it was this one
+        if current is not None and current.dataset_id == dataset_id:
+            await sink.send(
+                Text(f"🗑 Table {dataset_id} deleted. It was your current table: send me another one to go on.")
+            )
+        else:
+            await sink.send(Text(f"🗑 Table {dataset_id} deleted."))
+
     async def _dataset(self, user_id: str, chat: _Chat) -> DatasetRecord | None:
         """The current table; after a restart, the one the store remembers."""
         if chat.dataset is None:
@@ -467,9 +597,39 @@ def _table(dataset: DatasetRecord | None) -> TableInfo | None:
     return None if dataset is None else TableInfo.from_summary(dataset.summary)
 
 
-def _train_header(task: Task) -> str:
-    model = model_label(task.model_type.value) if task.model_type else "A model"
-    return f"🚀 {model} → {clip(task.target_column or '')}"
+def _train_header(model_type: str | None, target: str) -> str:
+    return f"🚀 {_training(model_type, target)}"
+
+
+def _training(model_type: str | None, target: str) -> str:
+    """'Random Forest → price'."""
+    model = model_label(model_type) if model_type else "A model"
+    return f"{model} → {clip(target)}"
+
+
+def _upload_header(filename: str) -> str:
+    return f"📥 Reading {clip(filename)}"
+
+
+def _predict_header(model_id: str, filename: str) -> str:
+    return f"🔮 Predictions with {model_id} on {clip(filename)}"
+
+
+def _restart_news(job: JobRecord) -> str:
+    """The one sentence telling a chat that a restart stopped its job, and what to do now."""
+    spec = job.spec
+    match job.kind:
+        case JobKind.TRAIN:
+            what = _training(spec.get("model_type"), str(spec.get("target_column", "")))
+            retry = "send the request again"
+        case JobKind.PREDICT:
+            what, retry = f"predictions with {job.model_id}", "send the request again"
+        case _:
+            what, retry = f"reading {clip(str(spec.get('filename', 'your file')))}", "send the file again"
+    return (
+        f"⚠️ The service restarted while your job {job.job_id} ({what}) was running, so it was "
+        f"stopped. Nothing was saved; {retry}."
+    )
 
 
 def _event_line(event: JobEvent) -> str | None:

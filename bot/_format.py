@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from runner.spec import PredictOutcome, TaskType, TrainOutcome
-from store import DatasetRecord, JobRecord, ModelRecord
+from store import DatasetRecord, JobKind, JobRecord, ModelRecord, human_size
 
 __all__ = [
     "HELP",
     "clip",
+    "format_datasets",
     "format_jobs",
     "format_model",
     "format_models",
@@ -35,6 +36,8 @@ HELP = """🤖 I train machine-learning models on your tables and use them for p
 
 Commands:
 /data — the current table
+/datasets — your tables
+/dataset delete ID — delete a table
 /train [words] — train a model
 /predict [model id] — predictions on the current table
 /models — your models
@@ -196,6 +199,24 @@ def format_prediction(outcome: PredictOutcome, *, model_id: str) -> str:
     return "\n".join(lines)
 
 
+def format_datasets(datasets: Sequence[DatasetRecord], *, current_id: str | None) -> str:
+    """/datasets: newest first with file name, shape, size and date; which one is current."""
+    if not datasets:
+        return "You have no tables yet. Send me one: a CSV, Excel (.xlsx) or Parquet file."
+    lines = [f"📚 Your tables ({len(datasets)}), newest first:", ""]
+    for dataset in datasets[:_LIST_ITEMS]:
+        summary = dataset.summary
+        line = (
+            f"• {dataset.dataset_id} — {clip(dataset.filename, 30)}: {summary.rows:,} rows × "
+            f"{len(summary.columns)} columns, {human_size(dataset.size_bytes)}, {_date(dataset.created_at)}"
+        )
+        lines.append(line + (" ← current" if dataset.dataset_id == current_id else ""))
+    if len(datasets) > _LIST_ITEMS:
+        lines.append(f"... and {len(datasets) - _LIST_ITEMS} older ones")
+    lines += ["", "Delete one: /dataset delete ID · Add one: send me a file"]
+    return "\n".join(lines)
+
+
 def format_models(models: Sequence[ModelRecord]) -> str:
     """/models: newest first with type, target, main metric and date."""
     if not models:
@@ -213,8 +234,11 @@ def format_models(models: Sequence[ModelRecord]) -> str:
 
 
 def format_model(model: ModelRecord) -> str:
-    """/model ID: what the model's metadata says (the model file itself is never loaded here)."""
-    meta = model.metadata
+    """/model ID: what the model's metadata says (the model file itself is never loaded here).
+
+    `model` comes from `Store.get_model`: a listed record has no metadata.
+    """
+    meta = model.metadata or {}
     lines = [
         f"🧠 Model {model.model_id}",
         "",
@@ -247,7 +271,10 @@ def format_jobs(jobs: Sequence[JobRecord]) -> str:
         return "You have no jobs yet."
     lines = ["🧾 Your recent jobs:", ""]
     for job in jobs[:_JOB_ITEMS]:
-        what = f"{job.kind.value} {job.model_id}" if job.model_id else job.kind.value
+        if job.kind == JobKind.INGEST:
+            what = f"reading {clip(str(job.spec.get('filename', 'a file')))}"
+        else:
+            what = f"{job.kind.value} {job.model_id}" if job.model_id else job.kind.value
         line = f"• {job.job_id} — {what}: {job.state.value}, {_date(job.created_at)}"
         if job.user_message and job.state.finished and job.state.value != "succeeded":
             line += f"\n  {job.user_message}"

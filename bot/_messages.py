@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
+from config import UploadSettings
+
 __all__ = [
     "BOT_API_DOWNLOAD_LIMIT",
     "Button",
@@ -17,10 +19,16 @@ __all__ = [
     "Sink",
     "Text",
     "Upload",
+    "upload_limit",
 ]
 
 # Telegram bots cannot download files above 20 MB (Bot API getFile).
 BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
+def upload_limit(uploads: UploadSettings) -> int:
+    """The most bytes of one upload the bot receives: the configured cap, within the Bot API's."""
+    return min(BOT_API_DOWNLOAD_LIMIT, uploads.max_bytes)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot._dialogue import Dialogue, open_dialogue
-from bot._messages import Incoming, Upload
+from bot._messages import Incoming, Upload, upload_limit
 from bot.terminal import CHAT_ID, TerminalSink
 from config import Settings
 from store import JobKind, JobState, Store
@@ -45,7 +45,7 @@ async def run_demo(settings: Settings, *, out: TextIO, out_dir: Path, user_id: s
         # Each run starts from no models, so repeated demos never hit the model quota.
         for model in store.list_models(user_id=user_id):
             store.delete_model(user_id=user_id, model_id=model.model_id)
-        sink = TerminalSink(out=out, folder=out_dir)
+        sink = TerminalSink(out=out, folder=out_dir, upload_limit=upload_limit(settings.uploads))
         print(
             "StatAgent demo: a chat on sample data, every job in its own container.\n"
             f"Plots and files go to {out_dir.resolve()}",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot._dialogue import Dialogue, open_dialogue
-from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload
+from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload, upload_limit
 from config import Settings
 from store import Store
 
@@ -31,9 +31,10 @@ _QUIT = frozenset({"quit", "exit", "/quit", "/exit"})
 class TerminalSink:
     """Prints one chat's replies. Status edits print only the lines that changed."""
 
-    def __init__(self, *, out: TextIO, folder: Path) -> None:
+    def __init__(self, *, out: TextIO, folder: Path, upload_limit: int) -> None:
         self.out = out
         self._folder = folder
+        self._upload_limit = upload_limit
         self._sent = 0
         self._texts: dict[int, str] = {}
         self._choices: tuple[Button, ...] = ()
@@ -71,7 +72,7 @@ class TerminalSink:
         command, _, argument = line.partition(" ")
         if command == _UPLOAD:
             path = Path(argument.strip()).expanduser()
-            return Incoming(user_id=user_id, chat_id=CHAT_ID, document=_read_upload(path))
+            return Incoming(user_id=user_id, chat_id=CHAT_ID, document=_read_upload(path, self._upload_limit))
         return Incoming(user_id=user_id, chat_id=CHAT_ID, text=line)
 
     def _keep(self, source: Path, name: str) -> Path:
@@ -84,9 +85,12 @@ class TerminalSink:
         print(text, file=self.out, flush=True)
 
 
-def _read_upload(path: Path) -> Upload:
-    """A local file as an upload (OSError when it cannot be read)."""
-    data = path.read_bytes()
+def _read_upload(path: Path, limit: int) -> Upload:
+    """A local file as an upload, read only up to `limit` bytes (OSError when it cannot be read)."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:  # as a transport does with a file over its limit: only its size
+        return Upload(filename=path.name, data=None, size=path.stat().st_size)
     return Upload(filename=path.name, data=data, size=len(data))
 
 
@@ -105,7 +109,7 @@ async def run_chat(
     a script can rely on a model being there in the next line.
     """
     interactive = stdin.isatty()
-    sink = TerminalSink(out=stdout, folder=out_dir)
+    sink = TerminalSink(out=stdout, folder=out_dir, upload_limit=upload_limit(settings.uploads))
     with Store.from_settings(settings) as store:
         store.user_dir(user_id)  # refuses a user id that is not one (InputError)
         print(
@@ -115,6 +119,8 @@ async def run_chat(
             flush=True,
         )
         async with open_dialogue(settings, store=store) as dialogue:
+            # This terminal's chat only: the other chats' jobs are left for their transports.
+            await dialogue.resume(lambda job: sink if (job.chat_id, job.user_id) == (CHAT_ID, user_id) else None)
             if data is not None:
                 await _send(dialogue, sink, f"{_UPLOAD} {data}", user_id=user_id, echo=False)
             if interactive:

@@ -59,7 +59,11 @@ class ContainerSettings(_Section):
     cpus: float = Field(default=1.0, gt=0)
     pids: int = Field(default=256, ge=16)
     tmpfs_mb: int = Field(default=512, ge=16)
-    runtime: str | None = None
+    max_open_files: int = Field(default=1024, ge=64, le=65_536)
+    # auto: gVisor (runsc) when the engine lists it, else the engine's default (runc).
+    runtime: str = Field(default="auto", min_length=1)
+    # How long a job's own deadline (inside its container) outlasts the controller's timeout.
+    deadline_margin_seconds: int = Field(default=10, ge=1, le=600)
     keep_failed_containers: bool = False
 
     @model_validator(mode="before")
@@ -88,15 +92,33 @@ class QuotaSettings(_Section):
     max_models_per_user: int = Field(default=50, ge=1)
     max_model_size_mb: int = Field(default=100, ge=1)
     max_result_json_bytes: int = Field(default=1_048_576, ge=1024)
+    max_metadata_bytes: int = Field(default=1_048_576, ge=1024)  # a model's metadata.json
     max_artifacts: int = Field(default=64, ge=1)
     max_artifacts_mb: int = Field(default=200, ge=1)
     max_stdout_lines: int = Field(default=5000, ge=10)
+    # A user's storage: tables, models and the kept output of their jobs (plots, predictions).
+    max_storage_mb: int = Field(default=500, ge=1)
+    max_datasets_per_user: int = Field(default=20, ge=1)
+
+
+class RetentionSettings(_Section):
+    """How long finished jobs keep their output (plots, prediction files) on disk."""
+
+    output_days: int = Field(default=7, ge=1)
 
 
 class UploadSettings(_Section):
+    """Uploads are read by an ingest job, in a container of its own with these budgets."""
+
     max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_rows: int = Field(default=1_000_000, ge=1)
     max_columns: int = Field(default=500, ge=1)
+    max_cells: int = Field(default=20_000_000, ge=1)
+    max_column_name_chars: int = Field(default=256, ge=8)
+    max_sheets: int = Field(default=50, ge=1)
+    max_unpacked_mb: int = Field(default=512, ge=1)
+    ingest_memory_mb: int = Field(default=1024, ge=64)
+    ingest_timeout_seconds: int = Field(default=60, ge=1, le=3600)
 
 
 class MLSettings(_Section):
@@ -124,6 +146,12 @@ class AnthropicSettings(_Section):
     model: str = "claude-sonnet-4-5"
     base_url: str | None = None
     timeout_seconds: float = Field(default=20, gt=0)
+    # Input plus output tokens one user may spend per UTC day; then the offline parser answers.
+    daily_tokens_per_user: int = Field(default=50_000, ge=1)
+    max_tokens: int = Field(default=1024, ge=256, le=4096)  # the answer of one call
+    max_prompt_chars: int = Field(default=12_000, ge=2_000, le=200_000)  # system prompt plus message
+    max_columns: int = Field(default=100, ge=1)  # listed in the prompt; the rest are named by the user
+    max_column_name_chars: int = Field(default=64, ge=8)
 
 
 class LoggingSettings(_Section):
@@ -139,6 +167,7 @@ class Settings(_Section):
     container: ContainerSettings = ContainerSettings()
     queue: QueueSettings = QueueSettings()
     quotas: QuotaSettings = QuotaSettings()
+    retention: RetentionSettings = RetentionSettings()
     uploads: UploadSettings = UploadSettings()
     ml_engine: MLSettings = MLSettings()
     telegram: TelegramSettings = TelegramSettings()

@@ -132,6 +132,13 @@ class JobOutOfMemory(JobError):
     reason = "out_of_memory"
 
 
+class JobKilled(JobError):
+    """SIGKILL from outside the product (an operator, the host), not the engine's OOM killer."""
+
+    default_user_message = "The job was stopped from outside the service before it finished. Try again."
+    reason = "killed"
+
+
 class JobOutputTooLarge(JobError):
     default_user_message = (
         "The job produced more output than your storage allows, so nothing of it was kept."

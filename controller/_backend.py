@@ -23,6 +23,7 @@ __all__ = [
     "LABEL_INSTANCE",
     "LABEL_JOB_ID",
     "LABEL_KIND",
+    "LABEL_RUNTIME",
     "LABEL_USER_ID",
     "ContainerBackend",
     "ContainerExit",
@@ -35,18 +36,20 @@ __all__ = [
 LABEL_JOB_ID = "statagent.job_id"
 LABEL_USER_ID = "statagent.user_id"
 LABEL_INSTANCE = "statagent.instance"  # the controller instance that started it
-LABEL_KIND = "statagent.kind"  # train or predict
+LABEL_KIND = "statagent.kind"  # train, predict or ingest
 LABEL_CREATED = "statagent.created"  # ISO 8601, UTC
 LABEL_DATA_DIR = "statagent.data_dir"  # whose store the job belongs to (several may share an engine)
+LABEL_RUNTIME = "statagent.runtime"  # the container runtime it runs under (runc, runsc)
 
 
 @dataclass(frozen=True)
 class ContainerRequest:
     """One job container: the image by id, the job's folders and the limits. Nothing else.
 
-    `command` is the runner's command (`train` or `predict`) given to the image's fixed
-    entrypoint `python -m runner`. `entrypoint` stays None in product code; tests set it to
-    run another program under exactly the same confinement.
+    `command` is the runner's arguments (`--deadline S train|predict|ingest`) given to the
+    image's fixed entrypoint `python -m runner`. `entrypoint` stays None in product code; tests
+    set it to run another program under exactly the same confinement. `max_file_bytes` and
+    `cpu_seconds` become the RLIMIT_FSIZE and RLIMIT_CPU of every process in the container.
     """
 
     job_id: str
@@ -59,6 +62,8 @@ class ContainerRequest:
     output_dir: Path
     limits: ContainerSettings
     runner_user: str
+    max_file_bytes: int
+    cpu_seconds: float
     model_dir: Path | None = None
     command: tuple[str, ...] = ()
     entrypoint: tuple[str, ...] | None = None
@@ -127,12 +132,22 @@ class ContainerInfo:
     def data_dir(self) -> str:
         return self.labels.get(LABEL_DATA_DIR, "")
 
+    @property
+    def runtime(self) -> str:
+        return self.labels.get(LABEL_RUNTIME, "")
+
 
 class ContainerBackend(Protocol):
     """Runs job containers. Every method is safe to call on the event loop."""
 
     async def resolve_image(self, reference: str) -> str:
         """The image id of `reference`; RunnerImageMissing naming it when absent."""
+
+    async def resolve_runtime(self, wanted: str) -> str:
+        """The runtime jobs run under for the configured `wanted` (`auto`: gVisor where offered).
+
+        ConfigError when the engine does not offer a runtime named explicitly.
+        """
 
     async def start(self, request: ContainerRequest) -> StartedContainer:
         """Create and start the job's container (BackendUnavailable when the engine fails)."""

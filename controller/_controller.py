@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -22,6 +23,7 @@ from config.errors import (
     QuotaError,
     StatAgentError,
     TaskError,
+    UploadError,
 )
 from config.log import get_logger
 from controller._backend import ContainerBackend
@@ -37,10 +39,10 @@ from controller._events import (
 from controller._execute import JobContext, execute, failure_fields
 from controller._lock import ControllerLock
 from controller._queue import FairQueue
-from controller._reconcile import clean_job_dirs, interrupt_orphan_jobs, reap_containers
-from controller.task import Task, build_spec
-from runner.spec import PredictSpec, TrainSpec, parse_spec
-from store import ExitReason, JobKind, JobRecord, JobState, Store
+from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
+from controller.task import Task, build_spec, ingest_spec
+from runner.spec import UPLOAD_FILE, IngestSpec, PredictSpec, TrainSpec, parse_spec
+from store import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, Store, human_size
 
 __all__ = ["Controller", "JobHandle"]
 
@@ -52,7 +54,7 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 class _LiveJob:
     """A job this controller holds, queued or running: its events and, at the end, its outcome."""
 
-    def __init__(self, record: JobRecord, spec: TrainSpec | PredictSpec, image_id: str) -> None:
+    def __init__(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> None:
         self.record = record
         self.spec = spec
         self.image_id = image_id
@@ -123,6 +125,11 @@ class JobHandle:
     @property
     def job_id(self) -> str:
         return self._live.job_id
+
+    @property
+    def record(self) -> JobRecord:
+        """The job's row as it was queued: whose it is, its kind, the chat it answers in."""
+        return self._live.record
 
     async def events(self) -> AsyncIterator[JobEvent]:
         """JobQueued, JobStarted, JobProgress ... then JobFinished, where the iteration ends.
@@ -212,6 +219,7 @@ class Controller:
             "controller started",
             instance=self.instance_id,
             image=image_id,
+            runtime=self._settings.container.runtime,
             running_cap=self._settings.queue.running_cap,
             resumed=len(self._jobs),
         )
@@ -228,6 +236,11 @@ class Controller:
             runner_image_tag, root=_REPO_ROOT, repository=settings.runner.image_repository
         )
         image_id = await self._backend.resolve_image(self._image_reference)
+        runtime = await self._backend.resolve_runtime(settings.container.runtime)
+        self._settings = settings.model_copy(
+            update={"container": settings.container.model_copy(update={"runtime": runtime})}
+        )
+        self._ctx = JobContext(self._settings, self._store, self._backend, self.instance_id)
         lock = await asyncio.to_thread(ControllerLock.acquire, settings.data_dir, instance_id=self.instance_id)
         try:
             await asyncio.to_thread(self._store.sweep_temp)
@@ -290,25 +303,108 @@ class Controller:
         spec = build_spec(
             task, ml=self._settings.ml_engine, job_id=job_id, model_id=model_id, image_id=image_id
         )
-        async with self._submit_lock:  # quota checks and enqueueing as one step
+        return await self._accept(
+            spec,
+            kind=JobKind.TRAIN if train else JobKind.PREDICT,
+            image_id=image_id,
+            dataset_id=task.dataset_id,
+            model_id=model_id,
+            chat_id=task.conversation_id or None,
+        )
+
+    async def submit_upload(
+        self, *, user_id: str, filename: str, data: bytes, chat_id: str | None = None
+    ) -> JobHandle:
+        """Queue an upload to be read by an ingest job; its outcome's `dataset` is the stored table.
+
+        The host never parses the bytes: they are kept as received and read only inside the
+        job's container. Raises UploadError (over the size limit), QuotaError.
+        """
+        self._require_running()
+        limit = self._settings.uploads.max_bytes
+        if len(data) > limit:
+            raise UploadError(
+                f"upload of {len(data)} bytes over the limit of {limit}",
+                user_message=f"This file is {human_size(len(data))}; the limit is {human_size(limit)}. "
+                "Send a smaller file or a sample of the rows.",
+            )
+        await asyncio.to_thread(self._store.check_dataset_quota, user_id=user_id)
+        job_id = await asyncio.to_thread(self._store.new_job_id)
+        image_id = await self._backend.resolve_image(self._image_reference)
+        spec = ingest_spec(job_id=job_id, user_id=user_id, filename=filename, uploads=self._settings.uploads)
+        return await self._accept(
+            spec,
+            kind=JobKind.INGEST,
+            image_id=image_id,
+            chat_id=chat_id,
+            before_queueing=lambda: self._store_upload(user_id, job_id, data),
+        )
+
+    async def read_file(self, *, user_id: str, path: Path) -> DatasetRecord:
+        """A file on disk (the CLI's --data FILE) read as an upload; waits for its ingest job.
+
+        Raises UploadError when the file cannot be read or used, and the job's JobError.
+        """
+        try:
+            size = path.stat().st_size
+            # Refused by size before reading; a file growing meanwhile is read only to the limit.
+            with path.open("rb") as file:
+                data = await asyncio.to_thread(file.read, min(size, self._settings.uploads.max_bytes) + 1)
+        except OSError as error:
+            raise UploadError(str(error), user_message=f"I cannot read the file {path}.") from error
+        handle = await self.submit_upload(user_id=user_id, filename=path.name, data=data)
+        outcome = await handle.result()
+        assert outcome.dataset is not None
+        return outcome.dataset
+
+    async def _accept(
+        self,
+        spec: TrainSpec | PredictSpec | IngestSpec,
+        *,
+        kind: JobKind,
+        image_id: str,
+        chat_id: str | None,
+        dataset_id: str | None = None,
+        model_id: str | None = None,
+        before_queueing: Callable[[], None] | None = None,
+    ) -> JobHandle:
+        """Check the user's quotas, record the job and put it in line, as one step."""
+        user_id = spec.user_id
+        async with self._submit_lock:
             self._require_running()  # a stop may have begun meanwhile
             self._check_waiting_quota(user_id)
-            if train:
+            if kind is JobKind.TRAIN:
                 await self._check_model_quota(user_id)
             record = await asyncio.to_thread(
-                store.create_job,
+                self._store.create_job,
                 user_id=user_id,
-                kind=JobKind.TRAIN if train else JobKind.PREDICT,
+                kind=kind,
                 spec=spec.model_dump(mode="json"),
                 instance_id=self.instance_id,
-                dataset_id=task.dataset_id,
+                dataset_id=dataset_id,
                 model_id=model_id,
-                job_id=job_id,
+                job_id=spec.job_id,
+                chat_id=chat_id,
             )
+            if before_queueing is not None:
+                try:
+                    await asyncio.to_thread(before_queueing)
+                except BaseException:
+                    crash = JobCrashed("its input could not be stored", job_id=record.job_id)
+                    await asyncio.to_thread(self._store.update_job, record.job_id, **failure_fields(crash))
+                    raise
             live = self._enqueue(record, spec, image_id)
-        log.info("job queued", job_id=job_id, user_id=user_id, kind=record.kind.value)
+        log.info("job queued", job_id=record.job_id, user_id=user_id, kind=kind.value)
         self._dispatch()
         return JobHandle(live)
+
+    def _store_upload(self, user_id: str, job_id: str, data: bytes) -> None:
+        """Keep an upload's bytes as received, in its job's folder, until its job has run."""
+        job_dir = self._store.job_dir(job_id, user_id)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        path = job_dir / UPLOAD_FILE
+        path.write_bytes(data)
+        os.chmod(path, 0o644)
 
     def handle(self, *, job_id: str, user_id: str | None) -> JobHandle | None:
         """The handle of a queued or running job (of this user; any user's for None)."""
@@ -316,6 +412,10 @@ class Controller:
         if live is None or (user_id is not None and live.user_id != user_id):
             return None
         return JobHandle(live)
+
+    def live_jobs(self) -> list[JobHandle]:
+        """Handles of every queued or running job, oldest first (right after start: the resumed ones)."""
+        return [JobHandle(live) for live in self._jobs.values()]
 
     async def cancel(self, *, job_id: str, user_id: str | None) -> bool:
         """Cancel a queued or running job (of this user; any user's for None).
@@ -370,7 +470,7 @@ class Controller:
                     ),
                 )
 
-    def _enqueue(self, record: JobRecord, spec: TrainSpec | PredictSpec, image_id: str) -> _LiveJob:
+    def _enqueue(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> _LiveJob:
         live = _LiveJob(record, spec, image_id)
         self._jobs[record.job_id] = live
         self._queue.push(record.user_id, record.job_id)
@@ -444,7 +544,7 @@ class Controller:
     # ------------------------------------------------------------ reconcile
 
     async def _reconcile(self) -> None:
-        """Remove containers, mark jobs and remove job folders that no live job of this controller owns."""
+        """Clean up what no live job of this controller owns; remove job output past its retention."""
         await reap_containers(
             settings=self._settings,
             store=self._store,
@@ -453,6 +553,7 @@ class Controller:
         )
         await asyncio.to_thread(interrupt_orphan_jobs, self._store, live=set(self._jobs))
         await asyncio.to_thread(clean_job_dirs, self._store, live=set(self._jobs))
+        await asyncio.to_thread(expire_outputs, self._store, days=self._settings.retention.output_days)
 
     async def _reconcile_forever(self) -> None:
         while True:
@@ -472,3 +573,4 @@ class Controller:
                 live.finish(error=JobCancelled("cancelled by an admin", job_id=job_id))
                 self._jobs.pop(job_id, None)
         self._dispatch()
+

@@ -7,6 +7,7 @@ while it runs: its wait and its stdout stream), never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,11 +18,13 @@ from typing import Any, TypeVar
 import docker
 import docker.errors
 import requests.exceptions
-from docker.types import LogConfig, Mount
+from docker.types import LogConfig, Mount, Ulimit
 
-from config.errors import BackendUnavailable
+from config.errors import BackendUnavailable, ConfigError
+from config.log import get_logger
 from controller._backend import (
     LABEL_JOB_ID,
+    LABEL_RUNTIME,
     ContainerExit,
     ContainerInfo,
     ContainerRequest,
@@ -30,6 +33,8 @@ from controller._backend import (
 
 __all__ = ["DockerBackend"]
 
+log = get_logger(__name__)
+
 T = TypeVar("T")
 
 # The engine keeps each job's stdout/stderr in its log file: capped, so a chatty job cannot fill the disk.
@@ -37,6 +42,7 @@ _LOG_MAX_SIZE = "10m"
 # One stdout line longer than this is cut (the rest of it is dropped).
 _MAX_LINE_BYTES = 64 * 1024
 _LOG_TAIL_CHARS = 8000
+_GVISOR = "runsc"
 
 
 class DockerBackend:
@@ -47,6 +53,7 @@ class DockerBackend:
         self._client = client
         self._client_lock = threading.Lock()
         self._max_threads = max_threads
+        self._runtimes: dict[str, str] = {}  # configured -> resolved, asked of the engine once
 
     @property
     def client(self) -> docker.DockerClient:
@@ -79,12 +86,40 @@ class DockerBackend:
 
         return await self._call(lambda: resolve_runner_image(self.client, tag=reference))
 
+    async def resolve_runtime(self, wanted: str) -> str:
+        return await self._call(self._resolve_runtime, wanted)
+
+    def _resolve_runtime(self, wanted: str) -> str:
+        with self._client_lock:
+            if wanted in self._runtimes:
+                return self._runtimes[wanted]
+        offered = sorted(self._api("info").get("Runtimes") or {})
+        if wanted == "auto":
+            resolved = _GVISOR if _GVISOR in offered else "runc"
+            if resolved != _GVISOR:
+                log.warning(
+                    "gVisor (runsc) is not registered with the Docker engine: job containers run "
+                    "under runc, which shares the host's kernel with them",
+                    offered=offered,
+                )
+        elif wanted in offered:
+            resolved = wanted
+        else:
+            raise ConfigError(
+                f"container.runtime is {wanted!r}, which the Docker engine does not offer "
+                f"(it offers {', '.join(offered)})"
+            )
+        with self._client_lock:
+            self._runtimes[wanted] = resolved
+        return resolved
+
     async def start(self, request: ContainerRequest) -> StartedContainer:
         return await self._call(self._start, request)
 
     def _start(self, request: ContainerRequest) -> StartedContainer:
         api = self.client.api
         limits = request.limits
+        runtime = self._resolve_runtime(limits.runtime)
         memory = f"{limits.memory_mb}m"
         host_config = api.create_host_config(
             network_mode="none",
@@ -95,12 +130,17 @@ class DockerBackend:
             read_only=True,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmpfs_mb}m,mode=1777"},
+            tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_mb}m,mode=1777"},
+            ulimits=[
+                Ulimit(name="fsize", soft=request.max_file_bytes, hard=request.max_file_bytes),
+                Ulimit(name="nofile", soft=limits.max_open_files, hard=limits.max_open_files),
+                Ulimit(name="cpu", soft=math.ceil(request.cpu_seconds), hard=math.ceil(request.cpu_seconds)),
+            ],
             mounts=[
                 Mount(target=target, source=str(source), type="bind", read_only=read_only)
                 for source, target, read_only in request.mounts()
             ],
-            runtime=limits.runtime,
+            runtime=runtime,
             log_config=LogConfig(
                 type=LogConfig.types.JSON, config={"max-size": _LOG_MAX_SIZE, "max-file": "1"}
             ),
@@ -111,7 +151,7 @@ class DockerBackend:
             command=list(request.command),
             entrypoint=list(request.entrypoint) if request.entrypoint is not None else None,
             user=request.runner_user,
-            labels=request.labels(),
+            labels={**request.labels(), LABEL_RUNTIME: runtime},
             name=f"statagent-{request.job_id}",
             network_disabled=True,
             host_config=host_config,

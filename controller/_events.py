@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.spec import Result
-from store import ExitReason, JobRecord, ModelRecord
+from store import DatasetRecord, ExitReason, JobRecord, ModelRecord
 
 __all__ = ["JobEvent", "JobFinished", "JobOutcome", "JobProgress", "JobQueued", "JobStarted"]
 
@@ -48,14 +48,16 @@ JobEvent = JobQueued | JobStarted | JobProgress | JobFinished
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """A job that succeeded: its final record, the runner's result and the files it left.
+    """A job that succeeded: its final record, the runner's result and what it left.
 
-    `plots` and the predictions live in the job's output folder under the user's folder.
+    A training job leaves a model, an ingest job a dataset. `plots` and the predictions live in
+    the job's output folder under the user's folder.
     """
 
     job: JobRecord
     result: Result
-    model: ModelRecord | None
-    plots: list[Path]
-    predictions_csv: Path | None
-    predictions_parquet: Path | None
+    model: ModelRecord | None = None
+    dataset: DatasetRecord | None = None
+    plots: list[Path] = field(default_factory=list)
+    predictions_csv: Path | None = None
+    predictions_parquet: Path | None = None

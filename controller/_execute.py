@@ -31,6 +31,7 @@ from config.errors import (
     JobCrashed,
     JobError,
     JobInterrupted,
+    JobKilled,
     JobOutOfMemory,
     JobOutputTooLarge,
     JobTimeout,
@@ -42,6 +43,7 @@ from config.errors import (
 from config.log import get_logger
 from controller._backend import ContainerBackend, ContainerExit, ContainerRequest, StartedContainer
 from controller._events import JobEvent, JobOutcome, JobProgress, JobStarted
+from controller._outputfs import mount_output, unmount_output
 from runner.spec import (
     DATA_FILE,
     INPUT_DIR,
@@ -53,15 +55,17 @@ from runner.spec import (
     PREDICTIONS_PARQUET,
     RESULT_FILE,
     SPEC_FILE,
+    UPLOAD_FILE,
     ExitCode,
+    IngestSpec,
     PredictSpec,
     ProgressEvent,
     Result,
     TrainSpec,
 )
-from store import ExitReason, JobKind, JobRecord, JobState, ModelRecord, Store
+from store import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, ModelRecord, Store, copy_file, remove_path
 
-__all__ = ["JobContext", "execute", "failure_fields"]
+__all__ = ["KEPT_DIR", "JobContext", "execute", "failure_fields", "release_job_dir", "time_limit"]
 
 log = get_logger(__name__)
 
@@ -71,7 +75,13 @@ _DRAIN_SECONDS = 5.0
 # A killed container is gone within milliseconds; give up waiting for it after this.
 _KILL_WAIT_SECONDS = 30.0
 _LOG_TAIL_LINES = 60
-_OOM_EXIT = 137  # SIGKILL, which is what the kernel's OOM killer sends
+_SIGKILL_EXIT = 137  # what the kernel's OOM killer and `docker kill` leave
+# Room in a job's output tmpfs for folders and result.json besides the artifacts.
+_SPARE_INODES = 32
+# What a succeeded job keeps, copied out of its output tmpfs; renamed to output/ once that is unmounted.
+KEPT_DIR = ".kept"
+# Less room than this (or 1% of it) left in the output tmpfs after a failed job: it failed because it was full.
+_FULL_BYTES = 64 * 1024
 
 _STATE_OF_REASON = {
     ExitReason.CANCELLED: JobState.CANCELLED,
@@ -122,7 +132,7 @@ class _Run:
 async def execute(
     ctx: JobContext,
     job: JobRecord,
-    spec: TrainSpec | PredictSpec,
+    spec: TrainSpec | PredictSpec | IngestSpec,
     *,
     image_id: str,
     emit: Callable[[JobEvent], None],
@@ -137,7 +147,7 @@ async def execute(
     job_dir = store.job_dir(job.job_id, job.user_id)
     run = _Run(started_at=_now())
     run.queue_wait = (run.started_at - job.created_at).total_seconds()
-    failed = True
+    succeeded = False
     keep_container = False
     try:
         request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
@@ -151,6 +161,7 @@ async def execute(
             state=JobState.RUNNING,
             image_id=image_id,
             instance_id=ctx.instance_id,
+            runtime=request.limits.runtime,
             **run.fields(),
         )
         if recorded.state.finished:  # `statagent admin kill` got there first
@@ -159,11 +170,11 @@ async def execute(
         log.info("job started", container_id=started.container_id, queue_wait=run.queue_wait)
 
         began = time.perf_counter()
-        ended = await _supervise(ctx, job, run, timeout=_time_limit(ctx, job), emit=emit, cancelled=cancelled)
+        ended = await _supervise(ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled)
         run.run_seconds = time.perf_counter() - began
         run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
-        outcome = await _collect(ctx, job, spec, run, ended, job_dir / OUTPUT_DIR)
-        failed = False
+        outcome = await _collect(ctx, job, spec, run, ended, job_dir)
+        succeeded = True
     except asyncio.CancelledError:
         await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
         raise
@@ -189,7 +200,7 @@ async def execute(
         await _record(ctx, job, run, crash)
         raise crash from error
     finally:
-        await _clean_up(ctx, run, job_dir, failed=failed, keep=keep_container)
+        await _clean_up(ctx, run, job_dir, succeeded=succeeded, keep_container=keep_container)
     log.info(
         "job succeeded",
         run_seconds=round(run.run_seconds or 0, 3),
@@ -215,39 +226,66 @@ async def _start(ctx: JobContext, request: ContainerRequest, run: _Run) -> Start
     return started
 
 
-def _time_limit(ctx: JobContext, job: JobRecord) -> int:
-    limits = ctx.settings.container
-    return limits.train_timeout_seconds if job.kind == JobKind.TRAIN else limits.predict_timeout_seconds
+def time_limit(settings: Settings, kind: JobKind) -> int:
+    """The seconds a job of `kind` may run before the controller stops it."""
+    match kind:
+        case JobKind.TRAIN:
+            return settings.container.train_timeout_seconds
+        case JobKind.PREDICT:
+            return settings.container.predict_timeout_seconds
+        case JobKind.INGEST:
+            return settings.uploads.ingest_timeout_seconds
 
 
 def _prepare(
-    ctx: JobContext, job: JobRecord, spec: TrainSpec | PredictSpec, job_dir: Path, image_id: str
+    ctx: JobContext,
+    job: JobRecord,
+    spec: TrainSpec | PredictSpec | IngestSpec,
+    job_dir: Path,
+    image_id: str,
 ) -> ContainerRequest:
     """Lay out the job folder; the request for its container. Runs in a thread (file work)."""
     store, settings = ctx.store, ctx.settings
+    model_dir = None
     try:
-        dataset = store.get_dataset(user_id=job.user_id, dataset_id=job.dataset_id)
-        model_dir = None
+        if job.kind == JobKind.INGEST:
+            source = job_dir / UPLOAD_FILE  # placed by the controller when it accepted the upload
+            if not source.is_file():
+                raise JobBadInput(
+                    "the upload is gone", user_message="Your file was lost in a restart. Send it again."
+                )
+        else:
+            source = store.dataset_path(store.get_dataset(user_id=job.user_id, dataset_id=job.dataset_id))
         if job.kind == JobKind.PREDICT:
             model_dir = store.model_dir(store.get_model(user_id=job.user_id, model_id=job.model_id))
     except NotFoundError as error:  # deleted while the job waited
         raise JobBadInput(str(error), user_message=error.user_message) from error
 
-    if job_dir.exists():  # a retry after a crash of this very job: start clean
-        shutil.rmtree(job_dir)
     input_dir, output_dir = job_dir / INPUT_DIR, job_dir / OUTPUT_DIR
+    release_job_dir(job_dir)  # a retry after a crash of this very job: start clean
+    for leftover in (input_dir, output_dir, job_dir / KEPT_DIR):
+        shutil.rmtree(leftover, ignore_errors=True)
     input_dir.mkdir(parents=True, mode=0o755)
     output_dir.mkdir(mode=0o755)
     (input_dir / SPEC_FILE).write_text(spec.model_dump_json(), encoding="utf-8")
-    _link_or_copy(store.dataset_path(dataset), input_dir / DATA_FILE)
-    for path in (input_dir, input_dir / SPEC_FILE, input_dir / DATA_FILE):
+    data_file = input_dir / (UPLOAD_FILE if job.kind == JobKind.INGEST else DATA_FILE)
+    _link_or_copy(source, data_file)
+    for path in (input_dir, input_dir / SPEC_FILE, data_file):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     uid, gid = (int(part) for part in settings.runner.user.split(":"))
-    try:
-        os.chown(output_dir, uid, gid)
-    except PermissionError:  # not root (a developer's machine): let any uid write there
-        os.chmod(output_dir, 0o777)
+    quotas = settings.quotas
+    mount_output(
+        output_dir,
+        size_mb=quotas.max_artifacts_mb,
+        max_files=quotas.max_artifacts + _SPARE_INODES,
+        uid=uid,
+        gid=gid,
+    )
 
+    limits = settings.container
+    if job.kind == JobKind.INGEST:
+        limits = limits.model_copy(update={"memory_mb": settings.uploads.ingest_memory_mb})
+    deadline = time_limit(settings, job.kind) + limits.deadline_margin_seconds
     return ContainerRequest(
         job_id=job.job_id,
         user_id=job.user_id,
@@ -258,11 +296,18 @@ def _prepare(
         input_dir=input_dir,
         output_dir=output_dir,
         model_dir=model_dir,
-        limits=settings.container,
+        limits=limits,
+        max_file_bytes=quotas.max_artifacts_mb * 2**20,
+        cpu_seconds=deadline * limits.cpus,
         runner_user=settings.runner.user,
-        command=(spec.command,),
+        command=("--deadline", str(deadline), spec.command),
         created=_now(),
     )
+
+
+def release_job_dir(job_dir: Path) -> None:
+    """Unmount the job's output tmpfs, if one is mounted (after the job, or after a crash)."""
+    unmount_output(job_dir / OUTPUT_DIR)
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
@@ -341,72 +386,127 @@ async def _sample_memory(backend: ContainerBackend, container_id: str, run: _Run
 async def _collect(
     ctx: JobContext,
     job: JobRecord,
-    spec: TrainSpec | PredictSpec,
+    spec: TrainSpec | PredictSpec | IngestSpec,
     run: _Run,
     how: str,
-    output_dir: Path,
+    job_dir: Path,
 ) -> JobOutcome:
-    """Classify the end of the container; on success check, install and record the outputs."""
+    """Classify the end of the container; on success check, install and keep the outputs."""
     settings, store = ctx.settings, ctx.store
+    output_dir = job_dir / OUTPUT_DIR
     exit_ = run.exit
     current = await asyncio.to_thread(store.get_job_admin, job.job_id)
     if how == "cancelled" or current.state == JobState.CANCELLED:  # also: `admin kill` elsewhere
         raise JobCancelled("cancelled while running")
-    if how == "timeout":
-        seconds = _time_limit(ctx, job)
+    assert exit_ is not None or how == "timeout"
+    if how == "timeout" or (exit_ is not None and exit_.exit_code == ExitCode.DEADLINE):
+        seconds = time_limit(settings, job.kind)
         raise JobTimeout(
-            f"killed after its limit of {seconds} s",
+            f"stopped after its limit of {seconds} s",
             user_message=(
                 f"The job took longer than its limit of {seconds} seconds and was stopped. "
-                "Try less data or a simpler model."
+                + ("Send a smaller file." if job.kind == JobKind.INGEST else "Try less data or a simpler model.")
             ),
         )
     assert exit_ is not None
-    if exit_.oom_killed or exit_.exit_code == _OOM_EXIT:
-        run.peak_memory = max(run.peak_memory or 0, settings.container.memory_mb * 2**20)
+    if exit_.oom_killed:
+        memory_mb = settings.uploads.ingest_memory_mb if job.kind == JobKind.INGEST else settings.container.memory_mb
+        run.peak_memory = max(run.peak_memory or 0, memory_mb * 2**20)
         raise JobOutOfMemory(
-            f"killed at its memory limit of {settings.container.memory_mb} MB",
+            f"killed at its memory limit of {memory_mb} MB",
             user_message=(
-                f"The job needed more than its {settings.container.memory_mb} MB of memory and "
-                "was stopped. Try less data, fewer columns or a simpler model."
+                f"The job needed more than its {memory_mb} MB of memory and was stopped. "
+                + (
+                    "Send a smaller table: fewer rows or columns."
+                    if job.kind == JobKind.INGEST
+                    else "Try less data, fewer columns or a simpler model."
+                )
             ),
         )
+    if exit_.exit_code == _SIGKILL_EXIT:  # without the engine's OOM flag: not our memory cap
+        raise JobKilled("killed by SIGKILL from outside the service")
 
+    if exit_.exit_code != ExitCode.OK and await asyncio.to_thread(_output_full, output_dir):
+        quotas = settings.quotas
+        raise JobOutputTooLarge(
+            f"the job filled its output folder ({quotas.max_artifacts_mb} MB, {quotas.max_artifacts} files)",
+            user_message=f"The job's output passed its limit of {quotas.max_artifacts_mb} MB and "
+            f"{quotas.max_artifacts} files and was stopped, so nothing of it was kept.",
+        )
     files = await asyncio.to_thread(_output_files, output_dir)
     result = run.result = _read_result(output_dir, files, settings.quotas.max_result_json_bytes)
     error = result.error if result is not None else None
     # The runner's own sentence is the user's message; its code and details go to the record.
+    # An exit code without the result.json that goes with it is a crash (gVisor ends a container
+    # that forks past its pids cap with exit code 2, which is also the runner's "bad input").
     said = {"user_message": error.message, "error_code": error.code.value, "details": error.details} if error else {}
-    if exit_.exit_code == ExitCode.BAD_INPUT:
-        raise JobBadInput(error.message if error else "the runner refused the job without a result", **said)
-    if exit_.exit_code == ExitCode.TRAINING_FAILED:
-        raise JobTrainingFailed(error.message if error else "training failed without a result", **said)
+    if error is not None and exit_.exit_code == ExitCode.BAD_INPUT:
+        raise JobBadInput(error.message, **said)
+    if error is not None and exit_.exit_code == ExitCode.TRAINING_FAILED:
+        raise JobTrainingFailed(error.message, **said)
     if exit_.exit_code != ExitCode.OK or result is None or not result.ok:
         readable = "" if result is not None else " without a readable result.json"
         raise JobCrashed(f"runner exited {exit_.exit_code}{readable}", error_code=said.get("error_code"))
     _check_artifacts(files, output_dir, settings)
 
     model: ModelRecord | None = None
-    plots: list[Path] = []
+    dataset: DatasetRecord | None = None
+    keep: list[Path] = []
     if isinstance(spec, TrainSpec):
         assert result.train is not None
         model = await _install_model(ctx, job, output_dir, files)
-        plots = [
+        keep = [
             path
             for name in result.train.plots
-            if Path(name).name == name
-            and (path := output_dir / OUTPUT_PLOTS_DIR / name) in files
+            if Path(name).name == name and (path := output_dir / OUTPUT_PLOTS_DIR / name) in files
         ]
-    final = await _record(ctx, job, run, None)
-    csv, parquet = output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET
+    elif isinstance(spec, IngestSpec):
+        if result.ingest is None or output_dir / DATA_FILE not in files:
+            raise JobCrashed("the ingest job succeeded but left no table")
+        try:
+            dataset = await asyncio.to_thread(
+                store.add_dataset,
+                user_id=job.user_id,
+                filename=spec.filename,
+                file_format=result.ingest.file_format,
+                source=output_dir / DATA_FILE,
+                summary=result.ingest.summary,
+            )
+        except QuotaError as error:
+            raise JobOutputTooLarge(str(error), user_message=error.user_message) from error
+    else:
+        keep = [path for path in (output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET) if path in files]
+    kept = await asyncio.to_thread(_keep, job_dir, keep)
+    final = await _record(ctx, job, run, None, output_bytes=sum(files[path] for path in keep))
+    by_name = {path.name: kept_path for path, kept_path in zip(keep, kept)}
     return JobOutcome(
         job=final,
         result=result,
         model=model,
-        plots=plots,
-        predictions_csv=csv if csv in files else None,
-        predictions_parquet=parquet if parquet in files else None,
+        dataset=dataset,
+        plots=kept if isinstance(spec, TrainSpec) else [],
+        predictions_csv=by_name.get(PREDICTIONS_CSV),
+        predictions_parquet=by_name.get(PREDICTIONS_PARQUET),
     )
+
+
+def _keep(job_dir: Path, paths: list[Path]) -> list[Path]:
+    """Copy files out of the output tmpfs into KEPT_DIR; where each will be once that is output/."""
+    output_dir, kept_dir = job_dir / OUTPUT_DIR, job_dir / KEPT_DIR
+    final = []
+    for path in paths:
+        relative = path.relative_to(output_dir)
+        (kept_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        copy_file(path, kept_dir / relative)
+        final.append(output_dir / relative)
+    return final
+
+
+def _output_full(output_dir: Path) -> bool:
+    """True when the job's output tmpfs has (almost) no room or no inode left."""
+    room = os.statvfs(output_dir)
+    left = room.f_bavail * room.f_frsize
+    return left < max(_FULL_BYTES, room.f_blocks * room.f_frsize // 100) or room.f_favail == 0
 
 
 def _output_files(output_dir: Path) -> dict[Path, int]:
@@ -460,6 +560,9 @@ async def _install_model(
     source = output_dir / OUTPUT_MODEL_DIR
     if source / METADATA_FILE not in files:
         raise JobCrashed("the training job succeeded but left no model metadata")
+    cap = ctx.settings.quotas.max_metadata_bytes
+    if files[source / METADATA_FILE] > cap:
+        raise JobOutputTooLarge(f"metadata.json has {files[source / METADATA_FILE]} bytes, over the cap of {cap}")
     try:
         # Off the event loop: the file is as large as the job made it, up to the artifact cap.
         metadata = await asyncio.to_thread(lambda: json.loads((source / METADATA_FILE).read_bytes()))
@@ -476,7 +579,6 @@ async def _install_model(
         )
     except QuotaError as error:
         raise JobOutputTooLarge(str(error), user_message=error.user_message) from error
-    await asyncio.to_thread(shutil.rmtree, source, True)
     return model
 
 
@@ -485,32 +587,50 @@ async def _record(
     job: JobRecord,
     run: _Run,
     error: JobError | None,
+    *,
+    output_bytes: int = 0,
 ) -> JobRecord:
     """Write how the job ran and ended into its row."""
     if error is None:
-        fields = {"state": JobState.SUCCEEDED, "exit_reason": ExitReason.SUCCESS, "finished_at": _now()}
+        fields = {
+            "state": JobState.SUCCEEDED,
+            "exit_reason": ExitReason.SUCCESS,
+            "finished_at": _now(),
+            "output_bytes": output_bytes,
+        }
     else:
         fields = failure_fields(error)
         log.info("job failed", reason=error.reason, detail=str(error).split("\n")[0][:500])
     return await asyncio.to_thread(ctx.store.update_job, job.job_id, **fields, **run.fields())
 
 
-async def _clean_up(ctx: JobContext, run: _Run, job_dir: Path, *, failed: bool, keep: bool) -> None:
-    """Remove the container (killed first if it still runs) and the job's files.
+async def _clean_up(ctx: JobContext, run: _Run, job_dir: Path, *, succeeded: bool, keep_container: bool) -> None:
+    """Remove the container (killed first if it still runs), the output tmpfs and the job's files.
 
-    A succeeded job keeps its output folder (plots, predictions); a failed one keeps nothing,
-    unless its container is kept for an admin to look at.
+    A succeeded job keeps what `_collect` copied out (plots, predictions) as its output folder;
+    a failed one keeps nothing, though its container stays when an admin asked to keep those.
     """
-    if keep:
+    if keep_container:
         log.info("keeping the failed job's container", container_id=run.container_id)
-        return
-    if run.container_id is not None:
+    elif run.container_id is not None:
         try:
             await ctx.backend.kill(run.container_id)
             await ctx.backend.remove(run.container_id)
         except Exception:  # the next reconcile removes what is left
             log.exception("could not remove the job container", container_id=run.container_id)
-    await asyncio.to_thread(shutil.rmtree, job_dir if failed else job_dir / INPUT_DIR, True)
+    await asyncio.to_thread(_settle_job_dir, job_dir, succeeded)
+
+
+def _settle_job_dir(job_dir: Path, succeeded: bool) -> None:
+    release_job_dir(job_dir)
+    if not succeeded:
+        shutil.rmtree(job_dir, ignore_errors=True)
+        return
+    for leftover in (job_dir / INPUT_DIR, job_dir / UPLOAD_FILE, job_dir / OUTPUT_DIR):
+        remove_path(leftover)
+    kept = job_dir / KEPT_DIR
+    if kept.exists():
+        os.rename(kept, job_dir / OUTPUT_DIR)
 
 
 def _now() -> datetime:

@@ -1,4 +1,5 @@
-"""Cleaning up after controllers that died: their containers, their jobs' rows, their folders.
+"""Cleaning up after controllers that died (their containers, their jobs' rows, their folders)
+and removing job output past its retention.
 
 The controller runs these at start and periodically; `statagent admin gc` runs them from
 another process, sparing whatever belongs to the live controller.
@@ -7,18 +8,18 @@ another process, sparing whatever belongs to the live controller.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 
 from config import Settings
 from config.errors import JobInterrupted, NotFoundError
 from config.log import get_logger
 from controller._backend import LABEL_DATA_DIR, ContainerBackend, ContainerInfo
-from controller._execute import failure_fields
-from runner.spec import INPUT_DIR, OUTPUT_DIR, OUTPUT_MODEL_DIR
-from store import JobRecord, JobState, Store
+from controller._execute import KEPT_DIR, failure_fields, release_job_dir
+from runner.spec import INPUT_DIR, OUTPUT_DIR, OUTPUT_MODEL_DIR, UPLOAD_FILE
+from store import JobRecord, JobState, Store, remove_path
 
-__all__ = ["clean_job_dirs", "interrupt_orphan_jobs", "reap_containers"]
+__all__ = ["clean_job_dirs", "expire_outputs", "interrupt_orphan_jobs", "reap_containers"]
 
 log = get_logger(__name__)
 
@@ -89,15 +90,28 @@ def clean_job_dirs(store: Store, *, live: Collection[str]) -> int:
             job = store.get_job_admin(job_id)
         except NotFoundError:
             job = None
+        release_job_dir(folder)  # the output tmpfs of a job whose controller died
         if job is not None and job.state == JobState.SUCCEEDED:
-            for leftover in (folder / INPUT_DIR, folder / OUTPUT_DIR / OUTPUT_MODEL_DIR):
+            for leftover in (folder / INPUT_DIR, folder / UPLOAD_FILE, folder / KEPT_DIR, folder / OUTPUT_DIR / OUTPUT_MODEL_DIR):
                 if leftover.exists():
-                    shutil.rmtree(leftover, ignore_errors=True)
+                    remove_path(leftover)
                     touched += 1
         elif job is None or job.state != JobState.QUEUED:
             store.remove_job_dir(job_id, user_id)
             touched += 1
     return touched
+
+
+def expire_outputs(store: Store, *, days: int) -> list[JobRecord]:
+    """Remove what jobs that finished more than `days` days ago kept (plots, predictions).
+
+    Only finished jobs qualify, so a queued or running job's output is never touched.
+    """
+    expired = store.expired_outputs(finished_before=datetime.now(UTC) - timedelta(days=days))
+    for job in expired:
+        store.expire_job_output(job.job_id, job.user_id)
+        log.info("job output expired", job_id=job.job_id, user_id=job.user_id, bytes=job.output_bytes)
+    return expired
 
 
 async def _job_or_none(store: Store, job_id: str) -> JobRecord | None:

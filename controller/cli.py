@@ -16,6 +16,7 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,15 +25,16 @@ from config import Settings
 from config.errors import JobCancelled, StatAgentError
 from config.log import get_logger
 from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND
-from controller._controller import Controller
+from controller._controller import _REPO_ROOT, Controller
 from controller._docker import DockerBackend
 from controller._events import JobOutcome, JobProgress, JobQueued, JobStarted
 from controller._execute import failure_fields
 from controller._lock import ControllerLock, live_instance
-from controller._reconcile import clean_job_dirs, interrupt_orphan_jobs, reap_containers
+from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
+from controller.image import prune_runner_images, runner_image_tag
 from controller.task import Task
 from runner.spec import ModelType
-from store import JobState, Store
+from store import DatasetRecord, JobState, Store
 
 __all__ = ["register"]
 
@@ -89,7 +91,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kill.add_argument("job_id")
     kill.set_defaults(func=_admin_kill)
 
-    gc = commands.add_parser("gc", help="remove what dead controllers left: containers, job folders, temp files")
+    gc = commands.add_parser(
+        "gc",
+        help="remove what dead controllers left (containers, job folders, temp files), "
+        "expired job output and old runner images",
+    )
     gc.set_defaults(func=_admin_gc)
 
     for parser in (listing, one, containers, kill, gc):
@@ -118,48 +124,57 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 async def _job_train(args: argparse.Namespace, settings: Settings) -> int:
-    with Store.from_settings(settings) as store:
-        try:
-            dataset = await asyncio.to_thread(store.ingest_file, user_id=args.user, path=args.data)
-            task = Task.train(
-                user_id=args.user,
-                model_type=args.model,
-                dataset_id=dataset.dataset_id,
-                target_column=args.target,
-                feature_columns=args.features,
-                hyperparameters=dict(args.param),
-            )
-            outcome = await _run_one(settings, store, task)
-        except (StatAgentError, ValidationError) as error:
-            return _refused(error)
-    _print_json(_outcome_report(outcome))
-    return 0
+    def task(dataset: DatasetRecord) -> Task:
+        return Task.train(
+            user_id=args.user,
+            model_type=args.model,
+            dataset_id=dataset.dataset_id,
+            target_column=args.target,
+            feature_columns=args.features,
+            hyperparameters=dict(args.param),
+        )
+
+    return await _run_one(settings, args, task)
 
 
 async def _job_predict(args: argparse.Namespace, settings: Settings) -> int:
+    return await _run_one(
+        settings,
+        args,
+        lambda dataset: Task.predict(user_id=args.user, model_id=args.model, dataset_id=dataset.dataset_id),
+        # An unknown model is refused before the file is read.
+        check=lambda store: store.get_model(user_id=args.user, model_id=args.model),
+    )
+
+
+async def _run_one(
+    settings: Settings,
+    args: argparse.Namespace,
+    task: Callable[[DatasetRecord], Task],
+    *,
+    check: Callable[[Store], object] | None = None,
+) -> int:
+    """Read --data with an ingest job, then run one job on it, each through a controller of its
+    own; progress goes to stderr for the person watching, the result as JSON to stdout."""
     with Store.from_settings(settings) as store:
         try:
-            dataset = await asyncio.to_thread(store.ingest_file, user_id=args.user, path=args.data)
-            task = Task.predict(user_id=args.user, model_id=args.model, dataset_id=dataset.dataset_id)
-            outcome = await _run_one(settings, store, task)
+            if check is not None:
+                await asyncio.to_thread(check, store)
+            async with Controller(settings=settings, store=store) as controller:
+                dataset = await controller.read_file(user_id=args.user, path=args.data)
+                handle = await controller.submit(task(dataset))
+                async for event in handle.events():
+                    if isinstance(event, JobQueued) and event.position:
+                        print(f"waiting: {event.position} ahead", file=sys.stderr)
+                    elif isinstance(event, JobStarted):
+                        print(f"started in container {event.container_id[:12]}", file=sys.stderr)
+                    elif isinstance(event, JobProgress):
+                        print(f"{event.percent:5.1f}%  {event.message or event.stage}", file=sys.stderr)
+                outcome = await handle.result()
         except (StatAgentError, ValidationError) as error:
             return _refused(error)
     _print_json(_outcome_report(outcome))
     return 0
-
-
-async def _run_one(settings: Settings, store: Store, task: Task) -> JobOutcome:
-    """One job through a controller of its own; progress goes to stderr for the person watching."""
-    async with Controller(settings=settings, store=store) as controller:
-        handle = await controller.submit(task)
-        async for event in handle.events():
-            if isinstance(event, JobQueued) and event.position:
-                print(f"waiting: {event.position} ahead", file=sys.stderr)
-            elif isinstance(event, JobStarted):
-                print(f"started in container {event.container_id[:12]}", file=sys.stderr)
-            elif isinstance(event, JobProgress):
-                print(f"{event.percent:5.1f}%  {event.message or event.stage}", file=sys.stderr)
-        return await handle.result()
 
 
 def _refused(error: Exception) -> int:
@@ -216,7 +231,7 @@ async def _admin_jobs(args: argparse.Namespace, settings: Settings) -> int:
         _print_json([_plain(job) for job in jobs])
         return 0
     _print_table(
-        ["JOB", "USER", "KIND", "STATE", "REASON", "CREATED", "WAIT s", "RUN s", "PEAK MB"],
+        ["JOB", "USER", "KIND", "STATE", "REASON", "RUNTIME", "CREATED", "WAIT s", "RUN s", "PEAK MB"],
         [
             [
                 job.job_id,
@@ -224,6 +239,7 @@ async def _admin_jobs(args: argparse.Namespace, settings: Settings) -> int:
                 job.kind.value,
                 job.state.value,
                 job.exit_reason.value if job.exit_reason else "",
+                job.runtime or "",
                 f"{job.created_at:%Y-%m-%d %H:%M:%S}",
                 _number(job.queue_wait_seconds),
                 _number(job.run_seconds),
@@ -273,6 +289,7 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
         ("run s", _number(job.run_seconds)),
         ("peak memory MB", _number(job.peak_memory_mb, 0)),
         ("container", f"{job.container_id} ({status})" if job.container_id else ""),
+        ("runtime", job.runtime or ""),
         ("image", job.image_id or ""),
     ]
     width = max(len(name) for name, _ in rows)
@@ -293,10 +310,10 @@ async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int
     finally:
         await backend.close()
     if args.json:
-        _print_json([asdict(c) for c in containers])
+        _print_json([{**asdict(c), "runtime": c.runtime} for c in containers])
         return 0
     _print_table(
-        ["CONTAINER", "STATUS", "JOB", "USER", "KIND", "CONTROLLER", "CREATED", "DATA DIR"],
+        ["CONTAINER", "STATUS", "JOB", "USER", "KIND", "RUNTIME", "CONTROLLER", "CREATED", "DATA DIR"],
         [
             [
                 c.container_id[:12],
@@ -304,6 +321,7 @@ async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int
                 c.job_id,
                 c.user_id,
                 c.labels.get(LABEL_KIND, ""),
+                c.runtime,
                 c.instance_id,
                 c.labels.get(LABEL_CREATED, ""),
                 c.data_dir,
@@ -366,10 +384,35 @@ async def _admin_gc(args: argparse.Namespace, settings: Settings) -> int:
         print(f"jobs marked interrupted: {len(report['jobs_interrupted'])}")
         print(f"job folders cleaned: {report['job_dirs_cleaned']}")
         print(f"temporary files removed: {len(report['temp_removed'])}")
+        print(f"job outputs expired: {len(report['outputs_expired'])}")
+        print(f"runner images removed: {', '.join(report['images_removed']) or 'none'}")
     return 0
 
 
 async def _collect_garbage(settings: Settings, store: Store, backend: DockerBackend) -> dict[str, Any]:
+    report = await _clean_after_dead_controllers(settings, store, backend)
+    # Neither touches anything a live controller uses, so both run beside one too.
+    expired = await asyncio.to_thread(expire_outputs, store, days=settings.retention.output_days)
+    report["outputs_expired"] = [job.job_id for job in expired]
+    report["images_removed"] = await asyncio.to_thread(_prune_images, settings, backend)
+    return report
+
+
+def _prune_images(settings: Settings, backend: DockerBackend) -> list[str]:
+    """Remove old runner images: all but this checkout's and the one before it."""
+    runner = settings.runner
+    if runner.image:  # pinned: the service does not run by the hash tags, the operator keeps images
+        return []
+    return prune_runner_images(
+        backend.client,
+        repository=runner.image_repository,
+        current=runner_image_tag(root=_REPO_ROOT, repository=runner.image_repository),
+    )
+
+
+async def _clean_after_dead_controllers(
+    settings: Settings, store: Store, backend: DockerBackend
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "containers_removed": [],
         "jobs_interrupted": [],

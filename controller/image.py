@@ -5,6 +5,7 @@ The tag is a content hash of everything that goes into the image, so the build s
 
     tag = runner_image_tag(root=repo_root)          # statagent-runner:3f9c0a1b2d4e5f60
     image_id = resolve_runner_image(client, tag=tag)  # sha256:... or RunnerImageMissing
+    removed = prune_runner_images(client, repository="statagent-runner", current=tag)
 
 `python -m controller.image` prints the tag.
 """
@@ -13,16 +14,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from datetime import datetime
 from pathlib import Path
 
 import docker
 import docker.errors
+from docker.models.images import Image
 
 from config.errors import RunnerImageMissing
+from config.log import get_logger
 
 __all__ = [
     "DEFAULT_REPOSITORY",
     "LOCAL_BASE",
+    "prune_runner_images",
     "resolve_runner_image",
     "runner_image_tag",
 ]
@@ -30,6 +35,8 @@ __all__ = [
 DEFAULT_REPOSITORY = "statagent-runner"
 # The base image made from Debian's packages where no registry is reachable (scripts/).
 LOCAL_BASE = "statagent-base:bookworm"
+
+log = get_logger(__name__)
 
 _DOCKERFILE = "Dockerfile.runner"
 _LOCK = "runner-image/requirements.lock"
@@ -75,6 +82,45 @@ def resolve_runner_image(client: docker.DockerClient, *, tag: str) -> str:
         return client.images.get(tag).id
     except docker.errors.ImageNotFound as error:
         raise RunnerImageMissing(tag) from error
+
+
+def prune_runner_images(client: docker.DockerClient, *, repository: str, current: str) -> list[str]:
+    """Remove the `repository:*` tags of old runner images; returns the removed tags, oldest first.
+
+    Kept: every tag of the image `current` names, the newest tag of any other image (the
+    previous build, to go back to) and the tags of images a container uses, running or not.
+    Removing an image's last tag removes the image and its untagged parents nothing else uses.
+    """
+    kept_ids = {found.id} if (found := _image_or_none(client, current)) else set()
+    in_use = {c.attrs["Image"] for c in client.containers.list(all=True, ignore_removed=True)}
+    tagged = sorted(
+        (
+            (datetime.fromisoformat(image.attrs["Created"]), tag, image.id)
+            for image in client.images.list(name=repository)
+            for tag in image.tags
+            if tag.rpartition(":")[0] == repository and tag != current
+        ),
+        reverse=True,
+    )
+    previous = next((tag for _, tag, image_id in tagged if image_id not in kept_ids), None)
+    removed = []
+    for _, tag, image_id in reversed(tagged):
+        if tag == previous or image_id in kept_ids or image_id in in_use:
+            continue
+        try:
+            client.images.remove(tag, noprune=False)
+        except docker.errors.APIError as error:  # used since, or gone: the next gc looks again
+            log.warning("runner image tag not removed", tag=tag, error=str(error))
+            continue
+        removed.append(tag)
+    return removed
+
+
+def _image_or_none(client: docker.DockerClient, name: str) -> Image | None:
+    try:
+        return client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
 
 
 def main() -> None:

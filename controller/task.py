@@ -7,13 +7,16 @@ the runner's job spec. Nothing here ever becomes code.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from config import MLSettings
+from config import MLSettings, UploadSettings
 from config.errors import TaskError
 from runner.spec import (
+    IngestLimits,
+    IngestSpec,
     MODEL_HYPERPARAMETERS,
     MODEL_TASKS,
     HyperValue,
@@ -27,7 +30,7 @@ from runner.spec import (
     Validation,
 )
 
-__all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters"]
+__all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec"]
 
 
 class PreprocessingRequest(BaseModel):
@@ -97,6 +100,23 @@ class Task(BaseModel):
         return cls(
             task_type="ml_score", operation="predict", user_id=user_id, model_id=model_id, **fields
         )
+
+
+def ingest_spec(*, job_id: str, user_id: str, filename: str, uploads: UploadSettings) -> IngestSpec:
+    """The spec of the job that reads an upload, under the configured budgets."""
+    return IngestSpec(
+        job_id=job_id,
+        user_id=user_id,
+        filename=PurePath(filename).name[:255] or "upload",
+        limits=IngestLimits(
+            max_rows=uploads.max_rows,
+            max_columns=uploads.max_columns,
+            max_cells=uploads.max_cells,
+            max_name_chars=uploads.max_column_name_chars,
+            max_sheets=uploads.max_sheets,
+            max_unpacked_bytes=uploads.max_unpacked_mb * 2**20,
+        ),
+    )
 
 
 def build_spec(

@@ -78,6 +78,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX models_by_user ON models(user_id, created_at)",
     ),
+    (
+        # The chat a job answers in (its result, or the news that a restart ended it), and
+        # whether a restart's news reached that chat.
+        "ALTER TABLE jobs ADD COLUMN chat_id TEXT",
+        "ALTER TABLE jobs ADD COLUMN announced INTEGER NOT NULL DEFAULT 0",
+        # Bytes a succeeded job keeps (plots, predictions) until they expire; 0 once removed.
+        "ALTER TABLE jobs ADD COLUMN output_bytes INTEGER NOT NULL DEFAULT 0",
+        # The container runtime the job ran under (runc, runsc).
+        "ALTER TABLE jobs ADD COLUMN runtime TEXT",
+        # LLM tokens per user and UTC day, for the daily budget.
+        """CREATE TABLE token_usage (
+            user_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            tokens INTEGER NOT NULL,
+            PRIMARY KEY (user_id, day)
+        )""",
+    ),
 )
 
 

@@ -6,6 +6,7 @@ behind keeps its `.tmp-` name and is removed by `Store.sweep_temp`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -58,6 +59,33 @@ def tree_size(source: Path) -> int:
 
 def _raise(error: OSError) -> None:
     raise error
+
+
+def copy_file(source: Path, dest: Path) -> tuple[str, int]:
+    """Copy one regular file (never through a link) to a new `dest`, fsynced; its SHA-256 and size."""
+    digest, size = hashlib.sha256(), 0
+    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    with open(fd, "rb") as src, open(dest, "xb") as out:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise StatAgentError(f"{source} is not a regular file")
+        while chunk := src.read(1024 * 1024):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return digest.hexdigest(), size
+
+
+def human_size(size: float) -> str:
+    """1536 -> '1.5 KB', 20971520 -> '20 MB'."""
+    if size < 1024:
+        return f"{size:.0f} bytes"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            break
+    return f"{size:.1f}".removesuffix(".0") + f" {unit}"
 
 
 def copy_tree(source: Path, dest: Path) -> None:

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
+
+from runner.spec import ColumnKind, ColumnSummary, DataFormat, DatasetSummary
+
+__all__ = [
+    "ColumnKind",
+    "ColumnSummary",
+    "DataFormat",
+    "DatasetRecord",
+    "DatasetSummary",
+    "ExitReason",
+    "JobKind",
+    "JobRecord",
+    "JobState",
+    "ModelRecord",
+]
 
 
 class JobKind(str, Enum):
     TRAIN = "train"
     PREDICT = "predict"
+    INGEST = "ingest"  # an upload read into a table
 
 
 class JobState(str, Enum):
@@ -33,72 +49,11 @@ class ExitReason(str, Enum):
     TRAINING_FAILED = "training_failed"
     TIMEOUT = "timeout"
     OUT_OF_MEMORY = "out_of_memory"
+    KILLED = "killed"  # SIGKILL from outside the product (not the engine's OOM killer)
     OUTPUT_OVER_QUOTA = "output_over_quota"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     CRASHED = "crashed"
-
-
-class ColumnKind(str, Enum):
-    """What a column holds, as a user would say it."""
-
-    NUMERIC = "numeric"
-    CATEGORICAL = "categorical"
-    DATETIME = "datetime"
-    BOOLEAN = "boolean"
-    TEXT = "text"
-
-
-class DataFormat(str, Enum):
-    """The format an upload was read as (the stored copy is always Parquet)."""
-
-    CSV = "csv"
-    XLSX = "xlsx"
-    PARQUET = "parquet"
-
-
-@dataclass(frozen=True)
-class ColumnSummary:
-    name: str
-    kind: ColumnKind
-    dtype: str  # the pandas dtype of the stored column
-    missing: int
-    distinct: int  # distinct non-missing values
-    examples: tuple[str, ...]  # a few distinct values, as text
-
-
-@dataclass(frozen=True)
-class DatasetSummary:
-    """What the chat shows about a table. `notes` says what was changed or left out while reading."""
-
-    rows: int
-    columns: tuple[ColumnSummary, ...]
-    notes: tuple[str, ...] = ()
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json_dict(cls, raw: dict[str, Any]) -> DatasetSummary:
-        return cls(
-            rows=raw["rows"],
-            columns=tuple(
-                ColumnSummary(
-                    name=c["name"],
-                    kind=ColumnKind(c["kind"]),
-                    dtype=c["dtype"],
-                    missing=c["missing"],
-                    distinct=c["distinct"],
-                    examples=tuple(c["examples"]),
-                )
-                for c in raw["columns"]
-            ),
-            notes=tuple(raw["notes"]),
-        )
 
 
 @dataclass(frozen=True)
@@ -146,14 +101,19 @@ class JobRecord:
     user_message: str | None
     log_tail: str | None
     result: dict[str, Any] | None
+    chat_id: str | None = None  # the chat the job answers in
+    announced: bool = False  # a restart's news about the job reached its chat
+    output_bytes: int = 0  # what a succeeded job keeps (plots, predictions) until they expire
+    runtime: str | None = None  # the container runtime it ran under (runc, runsc)
 
 
 @dataclass(frozen=True)
 class ModelRecord:
     """A trained model in the user's folder (see `Store.model_dir`).
 
-    `metadata` is the runner's metadata.json; `metric_name`/`metric_value` are the main test
-    metric (r2 for regression, accuracy for classification) when the runner reported it.
+    `metric_name`/`metric_value` are the main test metric (r2 for regression, accuracy for
+    classification) when the runner reported it. `metadata` is the runner's metadata.json,
+    loaded by `Store.get_model` and `Store.install_model`; `Store.list_models` leaves it None.
     """
 
     model_id: str
@@ -165,6 +125,7 @@ class ModelRecord:
     feature_columns: tuple[str, ...]
     metric_name: str | None
     metric_value: float | None
-    metadata: dict[str, Any]
     size_bytes: int
     created_at: datetime
+    # Never changes after install, so a listed record equals the loaded one.
+    metadata: dict[str, Any] | None = field(default=None, compare=False)

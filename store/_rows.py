@@ -39,7 +39,7 @@ def dataset_record(row: sqlite3.Row, *, already_stored: bool = False) -> Dataset
         file_format=DataFormat(row["file_format"]),
         content_sha256=row["content_sha256"],
         size_bytes=row["size_bytes"],
-        summary=DatasetSummary.from_json_dict(json.loads(row["summary"])),
+        summary=DatasetSummary.model_validate_json(row["summary"]),
         created_at=moment(row["created_at"]),
         already_stored=already_stored,
     )
@@ -71,6 +71,10 @@ def job_record(row: sqlite3.Row) -> JobRecord:
         user_message=row["user_message"],
         log_tail=row["log_tail"],
         result=None if row["result"] is None else json.loads(row["result"]),
+        chat_id=row["chat_id"],
+        announced=bool(row["announced"]),
+        output_bytes=row["output_bytes"],
+        runtime=row["runtime"],
     )
 
 
@@ -85,7 +89,7 @@ def model_record(row: sqlite3.Row) -> ModelRecord:
         feature_columns=tuple(json.loads(row["feature_columns"])),
         metric_name=row["metric_name"],
         metric_value=row["metric_value"],
-        metadata=json.loads(row["metadata"]),
         size_bytes=row["size_bytes"],
         created_at=moment(row["created_at"]),
+        metadata=json.loads(row["metadata"]) if "metadata" in row.keys() else None,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -10,11 +9,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from config import QuotaSettings, Settings, UploadSettings
-from config.errors import ConfigError, QuotaError, StatAgentError, UploadError
+from config import QuotaSettings, Settings
+from config.errors import ConfigError, InputError, QuotaError, StatAgentError
 from runner.spec import TaskType
 from store import _files
 from store._db import Database
@@ -34,8 +34,16 @@ from store._ids import (
     random_job_id,
     random_model_id,
 )
-from store._ingest import check_size, human_size, ingest
-from store._records import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, ModelRecord
+from store._records import (
+    DataFormat,
+    DatasetRecord,
+    DatasetSummary,
+    ExitReason,
+    JobKind,
+    JobRecord,
+    JobState,
+    ModelRecord,
+)
 from store._rows import dataset_record, job_record, model_record, now, timestamp
 
 DB_FILE = "statagent.db"
@@ -61,9 +69,19 @@ _JOB_FIELDS: dict[str, Callable[[Any], Any]] = {
     "user_message": str,
     "log_tail": str,
     "result": json.dumps,
+    "announced": int,
+    "output_bytes": int,
+    "runtime": str,
 }
 # How a job ended; once it has, later writes leave these alone.
 _FINAL_JOB_FIELDS = frozenset({"state", "exit_reason", "error_code", "user_message", "finished_at"})
+# The states of a job that has not finished (see JobState.finished).
+_LIVE_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
+# What /models shows: every column but the metadata, which can be large.
+_MODEL_LIST_COLUMNS = (
+    "model_id, user_id, job_id, model_type, task_type, target_column, feature_columns,"
+    " metric_name, metric_value, size_bytes, created_at"
+)
 
 
 class Store:
@@ -74,11 +92,10 @@ class Store:
     `user_id=None` or named `*_admin` are for the controller and admin commands only.
     """
 
-    def __init__(self, *, data_dir: Path, uploads: UploadSettings, quotas: QuotaSettings) -> None:
+    def __init__(self, *, data_dir: Path, quotas: QuotaSettings) -> None:
         self.data_dir = Path(data_dir)
         self.db_path = self.data_dir / DB_FILE
         self._users_root = self.data_dir / "users"
-        self._uploads = uploads
         self._quotas = quotas
         self._staging: set[Path] = set()
         self._staging_lock = threading.Lock()
@@ -90,7 +107,7 @@ class Store:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
-        return cls(data_dir=settings.data_dir, uploads=settings.uploads, quotas=settings.quotas)
+        return cls(data_dir=settings.data_dir, quotas=settings.quotas)
 
     def close(self) -> None:
         self._db.close()
@@ -118,20 +135,33 @@ class Store:
 
     # ------------------------------------------------------------ datasets
 
-    def ingest_upload(self, *, user_id: str, filename: str, data: bytes) -> DatasetRecord:
-        """Store an uploaded table as Parquet and make it the user's current table.
+    def add_dataset(
+        self,
+        *,
+        user_id: str,
+        filename: str,
+        file_format: DataFormat,
+        source: Path,
+        summary: DatasetSummary,
+    ) -> DatasetRecord:
+        """Keep the table an ingest job wrote at `source` (Parquet) and make it the user's current table.
 
-        The same content (the same normalized Parquet bytes, so the same table as CSV or as
-        .xlsx too) is stored once per user: a repeat returns the earlier record with
-        `already_stored=True`. Raises UploadError with a user_message when the file cannot be used.
+        The same content (the same Parquet bytes, so the same table sent as CSV or as .xlsx too)
+        is stored once per user: a repeat returns the earlier record with `already_stored=True`.
+        Raises QuotaError when the user's tables or storage are full.
         """
         check_user_id(user_id)
-        ingested = ingest(filename=filename, data=data, limits=self._uploads)
-        sha256 = hashlib.sha256(ingested.parquet).hexdigest()
         parent = self.user_dir(user_id) / "datasets"
         parent.mkdir(parents=True, exist_ok=True)
         with self._staged(parent) as staged:
-            _files.write_file(staged, ingested.parquet)
+            sha256, size = _files.copy_file(source, staged)
+            with self._db.reading() as conn:
+                known = conn.execute(
+                    "SELECT 1 FROM datasets WHERE user_id = ? AND content_sha256 = ?", (user_id, sha256)
+                ).fetchone()
+            if known is None:
+                self.check_dataset_quota(user_id=user_id)
+                self.check_storage(user_id=user_id, adding_bytes=size)
             with self._db.transaction() as conn:
                 self._ensure_user(conn, user_id)
                 row = conn.execute(
@@ -150,10 +180,10 @@ class Store:
                             dataset_id,
                             user_id,
                             PurePath(filename).name[:255] or "upload",
-                            ingested.file_format.value,
+                            DataFormat(file_format).value,
                             sha256,
-                            len(ingested.parquet),
-                            json.dumps(ingested.summary.to_json_dict()),
+                            size,
+                            summary.model_dump_json(),
                             timestamp(now()),
                         ),
                     )
@@ -162,16 +192,6 @@ class Store:
                     "UPDATE users SET current_dataset_id = ? WHERE user_id = ?", (row["dataset_id"], user_id)
                 )
         return dataset_record(row, already_stored=already_stored)
-
-    def ingest_file(self, *, user_id: str, path: Path) -> DatasetRecord:
-        """`ingest_upload` for a file on disk (the CLI's --data FILE)."""
-        path = Path(path)
-        try:
-            check_size(path.stat().st_size, self._uploads)
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UploadError(str(exc), user_message=f"I cannot read the file {path}.") from exc
-        return self.ingest_upload(user_id=user_id, filename=path.name, data=data)
 
     def get_dataset(self, *, user_id: str, dataset_id: str) -> DatasetRecord:
         check_user_id(user_id)
@@ -205,12 +225,17 @@ class Store:
         return None if row is None else dataset_record(row)
 
     def delete_dataset(self, *, user_id: str, dataset_id: str) -> None:
+        """Delete the user's table: its record and its file. Deleting the current table leaves none.
+
+        Raises InputError while a queued or running job uses the table.
+        """
         record = self.get_dataset(user_id=user_id, dataset_id=dataset_id)
         self._delete(
             self.dataset_path(record),
             "DELETE FROM datasets WHERE dataset_id = ? AND user_id = ?",
             (dataset_id, user_id),
             lambda: dataset_not_found(dataset_id),
+            guard=lambda conn: _refuse_if_in_use(conn, dataset_id),
         )
 
     # ------------------------------------------------------------ jobs
@@ -230,11 +255,13 @@ class Store:
         dataset_id: str | None = None,
         model_id: str | None = None,
         job_id: str | None = None,
+        chat_id: str | None = None,
     ) -> JobRecord:
         """Record a queued job. Pass `job_id` (from `new_job_id`) when the spec already names it.
 
         `model_id` is the model a training job will create, or the model a prediction job
-        uses (which must be the user's). `dataset_id` must be the user's.
+        uses (which must be the user's). `dataset_id` must be the user's. `chat_id` is the
+        chat that hears about the job, also after a restart.
         """
         check_user_id(user_id)
         kind = JobKind(kind)
@@ -258,7 +285,7 @@ class Store:
             job_id = job_id or self._unused_id(conn, random_job_id, ("jobs", "job_id"))
             conn.execute(
                 "INSERT INTO jobs (job_id, user_id, kind, state, spec, dataset_id, model_id,"
-                " instance_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " instance_id, created_at, chat_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     user_id,
@@ -269,6 +296,7 @@ class Store:
                     model_id,
                     instance_id,
                     timestamp(now()),
+                    chat_id,
                 ),
             )
             return job_record(conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone())
@@ -361,6 +389,21 @@ class Store:
         """Remove a job's folder, if it is there."""
         _files.remove(self.job_dir(job_id, user_id))
 
+    # ------------------------------------------------------------ restart news
+
+    def unannounced_interrupted_jobs(self) -> list[JobRecord]:
+        """Every user's interrupted jobs whose chat has not been told yet, oldest first.
+
+        Jobs interrupted before jobs knew their chat have no `chat_id`. Once a job's chat has
+        been told (or has nobody to tell), mark it: `update_job(job_id, announced=True)`.
+        """
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state = ? AND announced = 0 ORDER BY created_at, rowid",
+                (JobState.INTERRUPTED.value,),
+            ).fetchall()
+        return [job_record(row) for row in rows]
+
     # ------------------------------------------------------------ models
 
     def new_model_id(self) -> str:
@@ -380,7 +423,8 @@ class Store:
         """Copy a finished job's model folder into the user's models, atomically, and record it.
 
         `metadata` is the runner's metadata.json, already parsed. Raises QuotaError when the
-        user has too many models or the folder is over the size quota; the job must be the user's.
+        user has too many models, the folder is over the size quota or the user's storage would
+        overflow; the job must be the user's.
         """
         check_user_id(user_id)
         check_model_id(model_id)
@@ -394,10 +438,11 @@ class Store:
         if size > self._quotas.max_model_size_mb * _MB:
             raise QuotaError(
                 f"model folder of {size} bytes",
-                user_message=f"This model is {human_size(size)}; a model may take at most "
+                user_message=f"This model is {_files.human_size(size)}; a model may take at most "
                 f"{self._quotas.max_model_size_mb} MB. Try fewer features or a smaller model "
                 "(fewer trees, less depth).",
             )
+        self.check_storage(user_id=user_id, adding_bytes=size)
         parent = self.user_dir(user_id) / "models"
         parent.mkdir(parents=True, exist_ok=True)
         with self._staged(parent) as staged:
@@ -442,11 +487,13 @@ class Store:
         return model_record(row)
 
     def list_models(self, *, user_id: str) -> list[ModelRecord]:
-        """The user's models, newest first."""
+        """The user's models, newest first, without their metadata (`get_model` has it)."""
         check_user_id(user_id)
         with self._db.reading() as conn:
             rows = conn.execute(
-                "SELECT * FROM models WHERE user_id = ? ORDER BY created_at DESC, rowid DESC", (user_id,)
+                f"SELECT {_MODEL_LIST_COLUMNS} FROM models WHERE user_id = ?"
+                " ORDER BY created_at DESC, rowid DESC",
+                (user_id,),
             ).fetchall()
         return [model_record(row) for row in rows]
 
@@ -459,6 +506,107 @@ class Store:
             (model_id, user_id),
             lambda: model_not_found(model_id),
         )
+
+    # ------------------------------------------------------------ quotas
+
+    def check_dataset_quota(self, *, user_id: str) -> None:
+        """Raise QuotaError when the user cannot keep one more table (call before storing one)."""
+        check_user_id(user_id)
+        with self._db.reading() as conn:
+            count = conn.execute("SELECT COUNT(*) FROM datasets WHERE user_id = ?", (user_id,)).fetchone()[0]
+        if count >= self._quotas.max_datasets_per_user:
+            raise QuotaError(
+                f"user {user_id} has {count} datasets",
+                user_message=f"You have {count} tables, the most an account can keep. "
+                "/datasets lists them; /dataset delete ID removes one.",
+            )
+
+    def check_storage(self, *, user_id: str, adding_bytes: int) -> None:
+        """Raise QuotaError when `adding_bytes` more would take the user past their storage quota.
+
+        A user's storage is their tables, their models and what their jobs keep (plots, predictions).
+        """
+        check_user_id(user_id)
+        with self._db.reading() as conn:
+            used = conn.execute(
+                "SELECT (SELECT COALESCE(SUM(size_bytes), 0) FROM datasets WHERE user_id = ?)"
+                " + (SELECT COALESCE(SUM(size_bytes), 0) FROM models WHERE user_id = ?)"
+                " + (SELECT COALESCE(SUM(output_bytes), 0) FROM jobs WHERE user_id = ?)",
+                (user_id, user_id, user_id),
+            ).fetchone()[0]
+        quota_mb = self._quotas.max_storage_mb
+        if used + adding_bytes > quota_mb * _MB:
+            raise QuotaError(
+                f"user {user_id} uses {used} bytes of {quota_mb} MB and needs {adding_bytes} more",
+                user_message=f"Your storage is full: you use {_files.human_size(used)} of your "
+                f"{quota_mb} MB and this needs {_files.human_size(adding_bytes)} more. Free space by "
+                "deleting tables (/datasets lists them; /dataset delete ID removes one) or models "
+                "(/models lists them; /delete ID removes one).",
+            )
+
+    # ------------------------------------------------------------ retention
+
+    def expired_outputs(self, *, finished_before: datetime) -> list[JobRecord]:
+        """Every user's jobs that finished before `finished_before` and still keep output, oldest first.
+
+        Keeping output means bytes on record or a folder on disk (jobs older than `output_bytes`
+        recorded none).
+        """
+        on_disk = [job_id for _, job_id in self.list_job_dirs()]
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT * FROM jobs WHERE state NOT IN (?, ?) AND finished_at < ?"
+                " AND (output_bytes > 0 OR job_id IN (SELECT value FROM json_each(?)))"
+                " ORDER BY finished_at, rowid",
+                (*_LIVE_STATES, timestamp(finished_before), json.dumps(on_disk)),
+            ).fetchall()
+        return [job_record(row) for row in rows]
+
+    def expire_job_output(self, job_id: str, user_id: str) -> None:
+        """Remove a finished job's folder (its plots and predictions) and record that it keeps nothing.
+
+        Raises StatAgentError for a queued or running job: a live job's output is never removed.
+        """
+        check_user_id(user_id)
+        check_job_id(job_id)
+        with self._db.transaction() as conn:
+            updated = conn.execute(
+                "UPDATE jobs SET output_bytes = 0 WHERE job_id = ? AND user_id = ? AND state NOT IN (?, ?)",
+                (job_id, user_id, *_LIVE_STATES),
+            ).rowcount
+        if not updated:
+            raise StatAgentError(f"job {job_id} of user {user_id} is not a finished job; its output stays")
+        # After the commit: a crash in between leaves a folder that the next round finds on disk.
+        self.remove_job_dir(job_id, user_id)
+
+    # ------------------------------------------------------------ LLM tokens
+
+    def tokens_used_today(self, *, user_id: str, day: date | None = None) -> int:
+        """The language-model tokens spent for the user on `day` (default: today, UTC)."""
+        check_user_id(user_id)
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT tokens FROM token_usage WHERE user_id = ? AND day = ?", (user_id, self._usage_day(day))
+            ).fetchone()
+        return 0 if row is None else row[0]
+
+    def add_tokens(self, *, user_id: str, tokens: int, day: date | None = None) -> int:
+        """Count `tokens` more for the user on `day` (default: today, UTC); returns the day's total."""
+        check_user_id(user_id)
+        if tokens < 0:
+            raise ValueError(f"tokens must not be negative, got {tokens}")
+        key = (user_id, self._usage_day(day))
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO token_usage (user_id, day, tokens) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id, day) DO UPDATE SET tokens = tokens + excluded.tokens",
+                (*key, tokens),
+            )
+            return conn.execute("SELECT tokens FROM token_usage WHERE user_id = ? AND day = ?", key).fetchone()[0]
+
+    @staticmethod
+    def _usage_day(day: date | None) -> str:
+        return (day or now().date()).isoformat()  # now() is in UTC
 
     # ------------------------------------------------------------ maintenance
 
@@ -522,10 +670,15 @@ class Store:
         sql: str,
         params: tuple[str, str],
         not_found: Callable[[], Exception],
+        *,
+        guard: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         # Renamed out of sight in the same transaction as the row goes; removed after.
+        # `guard` may refuse the deletion (by raising) under the same write lock.
         with self._staged(path.parent) as grave:
             with self._db.transaction() as conn:
+                if guard is not None:
+                    guard(conn)
                 if conn.execute(sql, params).rowcount == 0:
                     raise not_found()
                 if path.exists():
@@ -579,6 +732,18 @@ def _publish(conn: sqlite3.Connection, staged: Path, final: Path, sql: str, para
 def _owned(conn: sqlite3.Connection, table: str, column: str, value: str, user_id: str) -> bool:
     row = conn.execute(f"SELECT 1 FROM {table} WHERE {column} = ? AND user_id = ?", (value, user_id))
     return row.fetchone() is not None
+
+
+def _refuse_if_in_use(conn: sqlite3.Connection, dataset_id: str) -> None:
+    in_use = conn.execute(
+        "SELECT 1 FROM jobs WHERE dataset_id = ? AND state IN (?, ?)", (dataset_id, *_LIVE_STATES)
+    ).fetchone()
+    if in_use:
+        raise InputError(
+            f"dataset {dataset_id} is used by a live job",
+            user_message=f"Table {dataset_id} is in use by a job that has not finished. "
+            "Delete it once the job is done (/jobs shows your jobs).",
+        )
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -1,7 +1,7 @@
 """Words to a task: what a chat message asks for, checked against the current table.
 
-    parser = make_parser(settings.anthropic)          # Claude with a key, else the offline parser
-    draft = await parser.parse(text, table=table, model_ids=ids)   # ids: newest first
+    parser = make_parser(settings.anthropic, store=store)   # Claude with a key, else offline
+    draft = await parser.parse(text, table=table, model_ids=ids, user_id=uid)   # ids: newest first
     while draft.questions:                            # ask draft.questions[0] with its options
         draft = answer(draft, field=draft.questions[0].field, value=reply, table=table)
     task = to_task(draft, user_id=..., dataset_id=...)  # TRAIN and PREDICT drafts
@@ -9,6 +9,8 @@
 Both parsers end in the same check against the table (`_draft.resolve`): column names are
 matched loosely and to close misspellings, and whatever is missing or ambiguous becomes a
 question with buttons; nothing is guessed silently. Column names are data throughout.
+Claude's cost is bounded per call and per user and UTC day (tokens counted in the store); a
+user past the day's budget is served by the offline parser, with a note once a day.
 """
 
 from bot.parsing._answer import answer

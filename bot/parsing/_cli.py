@@ -37,9 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command.set_defaults(func=parse_command)
 
 
-def parse_command(args: argparse.Namespace, settings: Settings) -> int:
+async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the draft and, when it is complete, its task as JSON; 2 when the task is refused."""
-    table = _read_table(args.data, settings) if args.data else None
+    table = await _read_table(args.data, settings) if args.data else None
     draft = OfflineParser().parse_now(args.text, table=table, model_ids=list(args.model_ids))
     report: dict[str, Any] = _describe(draft)
     code = 0
@@ -65,13 +65,14 @@ def _describe(draft: Draft) -> dict[str, Any]:
     }
 
 
-def _read_table(path: Path, settings: Settings) -> TableInfo:
-    """The table's columns and kinds, read the way an upload is (in a throwaway store)."""
+async def _read_table(path: Path, settings: Settings) -> TableInfo:
+    """The table's columns and kinds, read the way an upload is (an ingest job, in a throwaway store)."""
+    from controller import Controller
     from store import Store
 
-    with (
-        tempfile.TemporaryDirectory(prefix="statagent-parse-") as folder,
-        Store(data_dir=Path(folder), uploads=settings.uploads, quotas=settings.quotas) as store,
-    ):
-        record = store.ingest_file(user_id=_CLI_USER, path=path)
+    with tempfile.TemporaryDirectory(prefix="statagent-parse-") as folder:
+        settings = settings.model_copy(update={"data_dir": Path(folder)})
+        with Store.from_settings(settings) as store:
+            async with Controller(settings=settings, store=store) as controller:
+                record = await controller.read_file(user_id=_CLI_USER, path=path)
     return TableInfo.from_summary(record.summary)

@@ -123,8 +123,8 @@ _FORMULA = re.compile(r"(?P<y>[^~;]+?)\s*~\s*(?P<x>[^;]+)")
 class OfflineParser:
     """The rule-based parser: no network, the same answer for the same words and table."""
 
-    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
-        """Parse `text`; `model_ids` are the user's saved models, newest first.
+    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
+        """Parse `text`; `model_ids` are the user's saved models, newest first (`user_id` is unused).
 
         In a worker thread: a long message against a wide table takes seconds of matching,
         and the event loop serves every other user meanwhile.

@@ -86,6 +86,6 @@ class Draft:
 class Parser(Protocol):
     """Turns one message into a draft, checked against the current table."""
 
-    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
-        """`model_ids` are the user's saved models, newest first."""
+    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
+        """`model_ids` are the user's saved models, newest first; `user_id` is whose message it is."""
         ...

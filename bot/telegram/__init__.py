@@ -3,9 +3,11 @@
     run_polling(settings)            # `statagent bot`: blocks until SIGTERM/SIGINT
     await serve(settings, stop=ev)   # the same, stopped by an asyncio.Event (tests, embedding)
 
-Routers per concern (commands, documents, text, buttons) turn updates into `Incoming`; an
-outer middleware applies the per-user rate limit and the optional allowlist; `TelegramSink`
-sends the core's replies. `settings.telegram.api_base` points the bot at another Bot API
+Routers per concern (commands, documents, text, buttons) turn updates into `Incoming`; outer
+middlewares apply the per-user rate limit, refuse Telegram's placeholder senders (anonymous
+group admins, channels, the service account: they are nobody in particular) and apply the
+optional allowlist; uploads are downloaded only up to the upload limit; `TelegramSink` sends
+the core's replies. `settings.telegram.api_base` points the bot at another Bot API
 server (the tests' fake one on 127.0.0.1).
 """
 

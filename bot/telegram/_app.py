@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from functools import partial
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -11,15 +12,20 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError, validate_token
 
-from bot import Dialogue, open_dialogue
+from bot import Dialogue, open_dialogue, upload_limit
 from bot.telegram._lanes import Lanes
-from bot.telegram._middleware import AllowlistMiddleware, RateLimiter, RateLimitMiddleware
+from bot.telegram._middleware import (
+    AllowlistMiddleware,
+    PlaceholderSenderMiddleware,
+    RateLimiter,
+    RateLimitMiddleware,
+)
 from bot.telegram._routers import Adapter
-from bot.telegram._sink import ButtonTokens
+from bot.telegram._sink import ButtonTokens, TelegramSink
 from config import Settings
 from config.errors import ConfigError
 from config.log import get_logger
-from store import Store
+from store import JobRecord, Store
 
 __all__ = ["bot_token", "build_dispatcher", "create_bot", "run_polling", "serve"]
 
@@ -56,16 +62,24 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def build_dispatcher(*, dialogue: Dialogue, settings: Settings, lanes: Lanes) -> Dispatcher:
-    """A Dispatcher whose routers feed `dialogue`, behind the rate limit and the allowlist."""
-    adapter = Adapter(dialogue=dialogue, lanes=lanes, tokens=ButtonTokens())
+    """A Dispatcher whose routers feed `dialogue`, behind the rate limit, the refusal of
+    placeholder senders and the allowlist."""
+    adapter = Adapter(
+        dialogue=dialogue,
+        lanes=lanes,
+        tokens=ButtonTokens(),
+        upload_limit=upload_limit(settings.uploads),
+    )
     dispatcher = Dispatcher()
     # Outer middlewares see every update before any filter; the rate limit comes first so
-    # that strangers cannot flood the bot with refusals either.
+    # that strangers cannot flood the bot with refusals either. A placeholder sender hears
+    # why it is refused even when an allowlist would refuse it too.
     dispatcher.update.outer_middleware(
         RateLimitMiddleware(
             limiter=RateLimiter(limit=settings.telegram.rate_limit_per_minute), refuse=adapter.refuse
         )
     )
+    dispatcher.update.outer_middleware(PlaceholderSenderMiddleware(refuse=adapter.refuse))
     dispatcher.update.outer_middleware(
         AllowlistMiddleware(allowed=settings.telegram.allowed_user_ids, refuse=adapter.refuse)
     )
@@ -86,6 +100,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
             async with open_dialogue(settings, store=store) as dialogue:
                 lanes = Lanes()
                 dispatcher = build_dispatcher(dialogue=dialogue, settings=settings, lanes=lanes)
+                # At startup: before polling fetches the first update.
+                dispatcher.startup.register(partial(_resume, dialogue))
                 try:
                     await _poll(bot, dispatcher, stop=stop)
                 finally:
@@ -93,6 +109,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
     finally:
         await bot.session.close()
     log.info("telegram_bot_stopped")
+
+
+async def _resume(dialogue: Dialogue, bot: Bot) -> None:
+    """Tell the chats what a restart did to their jobs, and follow the jobs it kept."""
+    tokens = ButtonTokens()  # a job's status and result carry no buttons
+
+    def sink_for(job: JobRecord) -> TelegramSink | None:
+        chat_id = job.chat_id or ""
+        # Not a number: another transport's chat (the terminal's).
+        return TelegramSink(bot=bot, chat_id=int(chat_id), tokens=tokens) if chat_id.lstrip("-").isdigit() else None
+
+    await dialogue.resume(sink_for)
 
 
 async def _poll(bot: Bot, dispatcher: Dispatcher, *, stop: asyncio.Event) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -19,6 +20,9 @@ from bot.telegram._sink import ButtonTokens, TelegramSink
 from config.errors import StatAgentError
 from config.log import get_logger
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
 __all__ = ["Adapter"]
 
 log = get_logger(__name__)
@@ -28,12 +32,14 @@ EXPIRED_BUTTON = "This button has expired. Please ask again."
 
 
 class Adapter:
-    """What the routers share: the dialogue core, the per-user lanes and the button tokens."""
+    """What the routers share: the dialogue core, the per-user lanes, the button tokens and
+    the most bytes an upload may have (`upload_limit`)."""
 
-    def __init__(self, *, dialogue: Dialogue, lanes: Lanes, tokens: ButtonTokens) -> None:
+    def __init__(self, *, dialogue: Dialogue, lanes: Lanes, tokens: ButtonTokens, upload_limit: int) -> None:
         self.dialogue = dialogue
         self.lanes = lanes
         self.tokens = tokens
+        self.upload_limit = upload_limit
 
     def routers(self) -> list[Router]:
         """The routers, in the order they are tried (the text router ends with a catch-all)."""
@@ -57,7 +63,7 @@ class Adapter:
         @router.message(F.document)
         async def document(message: Message, bot: Bot) -> None:
             assert message.document is not None
-            self._deliver(bot, message, lambda: _upload(bot, message, message.document))
+            self._deliver(bot, message, lambda: _upload(bot, message, message.document, limit=self.upload_limit))
             if message.caption:
                 # A caption is a request about the file just sent: it comes after the upload.
                 self._deliver(bot, message, lambda: _ready(_incoming(message, text=message.caption)))
@@ -145,21 +151,48 @@ def _incoming(message: Message, **content: object) -> Incoming:
     return Incoming(user_id=str(_user_id(message)), chat_id=str(message.chat.id), **content)  # type: ignore[arg-type]
 
 
-async def _upload(bot: Bot, message: Message, document: TelegramDocument) -> Incoming:
-    """The document as an Upload; above the Bot API's 20 MB only its size (never downloaded)."""
+async def _upload(bot: Bot, message: Message, document: TelegramDocument, *, limit: int) -> Incoming:
+    """The document as an Upload; above `limit` bytes only its size. A file declared bigger is
+    never downloaded, and a download stops as soon as it passes the limit (whatever was declared)."""
     filename = document.file_name or "upload"
     size = document.file_size or 0
-    if size > BOT_API_DOWNLOAD_LIMIT:
+    if size > limit:
         return _incoming(message, document=Upload(filename=filename, data=None, size=size))
-    buffer = io.BytesIO()
+    buffer = _CappedBuffer(limit)
     try:
         await bot.download(document, destination=buffer)
+    except _TooBig as error:
+        log.warning("upload_larger_than_declared", declared=size, received=error.received, limit=limit)
+        return _incoming(message, document=Upload(filename=filename, data=None, size=error.received))
     except TelegramBadRequest as error:
         if "file is too big" not in error.message:
             raise
         return _incoming(message, document=Upload(filename=filename, data=None, size=max(size, BOT_API_DOWNLOAD_LIMIT + 1)))
     data = buffer.getvalue()
     return _incoming(message, document=Upload(filename=filename, data=data, size=len(data)))
+
+
+class _TooBig(Exception):
+    """A download passed its limit; `received` bytes had arrived by then."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"{received} bytes received")
+        self.received = received
+
+
+class _CappedBuffer(io.BytesIO):
+    """A download's destination that holds at most `limit` bytes: past it, writing raises
+    _TooBig, which ends the download (the chunk that would pass the limit is not kept)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def write(self, data: ReadableBuffer) -> int:
+        received = self.tell() + memoryview(data).nbytes
+        if received > self._limit:
+            raise _TooBig(received)
+        return super().write(data)
 
 
 async def _release(query: CallbackQuery, notice: str | None) -> None:

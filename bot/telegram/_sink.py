@@ -22,6 +22,8 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 TEXT_LIMIT = 4096
+MAX_PIECES = 3  # messages one reply may become
+_CUT = "\n… (cut: too long for a chat message)"
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 # Telegram asks a flooding bot to wait; waits longer than this are given up on.
@@ -135,10 +137,14 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
 
 
 def _split(text: str) -> list[str]:
-    """Pieces of at most TEXT_LIMIT characters, cut at line ends where possible."""
+    """Pieces of at most TEXT_LIMIT characters, cut at line ends where possible; at most
+    MAX_PIECES of them, so no reply turns into a flood of messages."""
     text = text or " "
     chunks: list[str] = []
     while len(text) > TEXT_LIMIT:
+        if len(chunks) == MAX_PIECES - 1:
+            text = text[: TEXT_LIMIT - len(_CUT)] + _CUT
+            break
         cut = text.rfind("\n", 0, TEXT_LIMIT)
         cut = cut if cut > 0 else TEXT_LIMIT
         chunks.append(text[:cut])

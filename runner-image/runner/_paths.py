@@ -21,6 +21,16 @@ class JobPaths:
         return self.root / spec.INPUT_DIR / spec.DATA_FILE
 
     @property
+    def upload_file(self) -> Path:
+        """An ingest job's input: the uploaded bytes as received."""
+        return self.root / spec.INPUT_DIR / spec.UPLOAD_FILE
+
+    @property
+    def output_data_file(self) -> Path:
+        """The table an ingest job writes."""
+        return self.output_dir / spec.DATA_FILE
+
+    @property
     def model_dir(self) -> Path:
         """The saved model a prediction job reads (read-only)."""
         return self.root / spec.MODEL_DIR

@@ -17,12 +17,12 @@ from runner import spec as contract
 from runner._errors import JobError
 from runner._paths import JobPaths
 from runner._progress import Reporter
-from runner.spec import ErrorCode, ErrorInfo, ExitCode, PredictSpec, Result, TrainSpec
+from runner.spec import ErrorCode, ErrorInfo, ExitCode, IngestSpec, PredictSpec, Result, TrainSpec
 
 # Exit code of an unexpected failure: not one of ExitCode's, so the host sees a crash,
 # and result.json still says `internal`.
 CRASH_EXIT = 1
-COMMANDS = ("train", "predict", "selftest")
+COMMANDS = ("train", "predict", "ingest", "selftest")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--job-root", default=str(contract.JOB_ROOT), help="folder holding input/, model/ and output/"
     )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="run the command in a child process and end everything after SECONDS (as PID 1 of a job container)",
+    )
     args = parser.parse_args(argv)
+    if args.deadline is not None:
+        from runner._init import supervise
+
+        return supervise(lambda: _command(args), deadline_seconds=args.deadline)
+    return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     if args.command == "selftest":
         from runner._selftest import selftest
 
@@ -51,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
-    """Run a train or predict job under `paths`; result.json is written whatever happens."""
-    job: TrainSpec | PredictSpec | None = None
+    """Run a train, predict or ingest job under `paths`; result.json is written whatever happens."""
+    job: TrainSpec | PredictSpec | IngestSpec | None = None
     fields: dict[str, Any] = {}
     model = None
     exit_code: int = ExitCode.OK
@@ -63,6 +77,10 @@ def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
 
             run = train(job, paths, reporter)
             fields["train"], model = run.outcome, run.model
+        elif isinstance(job, IngestSpec):
+            from runner._ingest import ingest
+
+            fields["ingest"] = ingest(job, paths, reporter)
         else:
             from runner._predict import predict
 
@@ -77,7 +95,7 @@ def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
         ok=exit_code == ExitCode.OK,
         command=command,  # type: ignore[arg-type]
         job_id=job.job_id if job else None,
-        model_id=job.model_id if job else None,
+        model_id=getattr(job, "model_id", None),
         timings=reporter.finish(),
         **fields,
     )
@@ -97,7 +115,7 @@ def _internal() -> ErrorInfo:
     )
 
 
-def _read_spec(paths: JobPaths, command: str) -> TrainSpec | PredictSpec:
+def _read_spec(paths: JobPaths, command: str) -> TrainSpec | PredictSpec | IngestSpec:
     if not paths.spec_file.is_file():
         raise JobError(ErrorCode.BAD_SPEC, "The job file (job.json) is missing.")
     try:

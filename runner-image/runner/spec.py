@@ -18,13 +18,14 @@ SPEC_VERSION = 1
 
 # Paths inside the job container.
 JOB_ROOT = PurePosixPath("/job")
-INPUT_DIR = "input"  # read-only: job.json and data.parquet
+INPUT_DIR = "input"  # read-only: job.json and data.parquet (an ingest job: job.json and upload)
 MODEL_DIR = "model"  # read-only, prediction jobs only: the saved model folder
 OUTPUT_DIR = "output"  # the only writable place besides /tmp
 SPEC_FILE = "job.json"
 DATA_FILE = "data.parquet"
+UPLOAD_FILE = "upload"  # an ingest job's input: the bytes the user sent, as received
 RESULT_FILE = "result.json"
-# Inside OUTPUT_DIR: the model folder a training job produces, its plots, predictions.
+# Inside OUTPUT_DIR: the table an ingest job made (DATA_FILE), the model folder a training job produces, its plots, predictions.
 OUTPUT_MODEL_DIR = "model"
 OUTPUT_PLOTS_DIR = "plots"
 PREDICTIONS_PARQUET = "predictions.parquet"
@@ -41,6 +42,7 @@ class ExitCode(int, Enum):
     OK = 0
     BAD_INPUT = 2  # the user's to fix: bad spec, bad data, missing columns
     TRAINING_FAILED = 3  # the data was fine but fitting or evaluating failed
+    DEADLINE = 124  # the container's own deadline ended the job (`--deadline`)
 
 
 class ErrorCode(str, Enum):
@@ -49,6 +51,8 @@ class ErrorCode(str, Enum):
     BAD_SPEC = "bad_spec"
     EMPTY_DATA = "empty_data"
     UNREADABLE_DATA = "unreadable_data"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    OVER_LIMIT = "over_limit"  # an upload past one of IngestLimits
     MISSING_COLUMN = "missing_column"
     INSUFFICIENT_DATA = "insufficient_data"
     NO_VARIANCE = "no_variance"
@@ -147,15 +151,7 @@ class Preprocessing(_Strict):
 class _JobBase(_Strict):
     spec_version: int = SPEC_VERSION
     job_id: str
-    model_id: str
     user_id: str
-
-    @field_validator("model_id")
-    @classmethod
-    def _model_id(cls, v: str) -> str:
-        if not MODEL_ID_RE.fullmatch(v):
-            raise ValueError("model_id must look like model_0123abcd")
-        return v
 
     @field_validator("job_id")
     @classmethod
@@ -165,7 +161,18 @@ class _JobBase(_Strict):
         return v
 
 
-class TrainSpec(_JobBase):
+class _ModelJob(_JobBase):
+    model_id: str
+
+    @field_validator("model_id")
+    @classmethod
+    def _model_id(cls, v: str) -> str:
+        if not MODEL_ID_RE.fullmatch(v):
+            raise ValueError("model_id must look like model_0123abcd")
+        return v
+
+
+class TrainSpec(_ModelJob):
     """Everything a training job needs. Column names are data, never code."""
 
     command: Literal["train"] = "train"
@@ -187,21 +194,42 @@ class TrainSpec(_JobBase):
     image_id: str | None = None
 
 
-class PredictSpec(_JobBase):
+class PredictSpec(_ModelJob):
     """A prediction job: the saved model is mounted read-only at /job/model."""
 
     command: Literal["predict"] = "predict"
     return_probabilities: bool = True
 
 
-JobSpec = Annotated[Union[TrainSpec, PredictSpec], Field(discriminator="command")]
+class IngestLimits(_Strict):
+    """The budgets an upload is read under; each refusal names the one it passed."""
+
+    max_rows: int = Field(default=1_000_000, ge=1)
+    max_columns: int = Field(default=500, ge=1)
+    max_cells: int = Field(default=20_000_000, ge=1)  # rows x columns
+    max_name_chars: int = Field(default=256, ge=8)  # of one column name
+    max_sheets: int = Field(default=50, ge=1)  # in a workbook
+    max_unpacked_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)  # of a zip or a Parquet file's pages
+    sniff_bytes: int = Field(default=64 * 1024, ge=1024)  # of text the CSV dialect is guessed from
+    sniff_seconds: float = Field(default=2.0, gt=0)
+
+
+class IngestSpec(_JobBase):
+    """An upload to read: input/upload holds the bytes as received; output/data.parquet is the table."""
+
+    command: Literal["ingest"] = "ingest"
+    filename: str = Field(max_length=255)  # as the user named it: its extension is a hint only
+    limits: IngestLimits = IngestLimits()
+
+
+JobSpec = Annotated[Union[TrainSpec, PredictSpec, IngestSpec], Field(discriminator="command")]
 
 
 class _JobSpecDoc(BaseModel):
     spec: JobSpec
 
 
-def parse_spec(raw: str | bytes) -> TrainSpec | PredictSpec:
+def parse_spec(raw: str | bytes) -> TrainSpec | PredictSpec | IngestSpec:
     """Parse and validate a job.json document (raises pydantic.ValidationError)."""
     return _JobSpecDoc.model_validate_json(b'{"spec":' + _as_bytes(raw) + b"}").spec
 
@@ -269,16 +297,70 @@ class PredictOutcome(BaseModel):
     classes: list[Any] | None = None
 
 
+class ColumnKind(str, Enum):
+    """What a column holds, as a user would say it."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    TEXT = "text"
+
+
+class DataFormat(str, Enum):
+    """The format an upload was read as (the stored copy is always Parquet)."""
+
+    CSV = "csv"
+    XLSX = "xlsx"
+    PARQUET = "parquet"
+
+
+class ColumnSummary(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: ColumnKind
+    dtype: str  # the pandas dtype of the stored column
+    missing: int
+    distinct: int  # distinct non-missing values
+    examples: tuple[str, ...]  # a few distinct values, as text
+
+
+class DatasetSummary(BaseModel):
+    """What the chat shows about a table. `notes` says what was changed or left out while reading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rows: int
+    columns: tuple[ColumnSummary, ...]
+    notes: tuple[str, ...] = ()
+    sheets: tuple[str, ...] = ()  # a workbook's sheet names (the first was read)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+class IngestOutcome(BaseModel):
+    """What an ingest job reports; the table itself is output/data.parquet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file_format: DataFormat
+    summary: DatasetSummary
+
+
 class Result(BaseModel):
     """result.json: always written, on success and on every failure."""
 
     model_config = ConfigDict(extra="forbid")
 
     ok: bool
-    command: Literal["train", "predict", "selftest"] | None = None
+    command: Literal["train", "predict", "ingest", "selftest"] | None = None
     job_id: str | None = None
     model_id: str | None = None
     error: ErrorInfo | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     train: TrainOutcome | None = None
     predict: PredictOutcome | None = None
+    ingest: IngestOutcome | None = None

@@ -69,7 +69,8 @@ async def test_regression_in_words_then_predictions_on_new_rows(user):
         assert f"Row {number}: {value:,.2f}" in predictions
 
     jobs = await alice.says("/jobs")
-    assert jobs.count("succeeded") == 2 and f"train {model_id}" in jobs and f"predict {model_id}" in jobs
+    assert f"train {model_id}: succeeded" in jobs and f"predict {model_id}: succeeded" in jobs
+    assert jobs.count("— reading ") == 2 and jobs.count("succeeded") == 4  # each upload was read by a job
 
     # Another user gets the very answer an id that does not exist gets, everywhere.
     mallory = user("mallory")
@@ -80,7 +81,8 @@ async def test_regression_in_words_then_predictions_on_new_rows(user):
         assert theirs == nobodys.replace("model_00000000", model_id)
         assert "not found" in theirs
     assert model_id not in await mallory.says("/models")
-    assert await mallory.says("/jobs") == "You have no jobs yet."
+    mallorys_jobs = await mallory.says("/jobs")
+    assert model_id not in mallorys_jobs and mallorys_jobs.count("• ") == 1  # only reading her own file
 
 
 async def test_missing_target_is_asked_with_buttons_and_a_model_is_deleted_after_confirmation(user):

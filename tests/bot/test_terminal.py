@@ -68,7 +68,9 @@ async def test_chat_reads_lines_and_numbered_choices_answer_buttons(tmp_path, ru
     )
     text = out.getvalue()
     assert code == 0
-    assert "👤 (sends houses.csv)\n🤖 📋 houses.csv: 120 rows" in text
+    # The upload is read by an ingest job: its status message, then the table's summary.
+    assert "👤 (sends houses.csv)\n🤖 📥 Reading houses.csv" in text
+    assert "🤖 📋 houses.csv: 120 rows" in text
     assert "👤 /data\n🤖 📋 houses.csv" in text
     assert "👤 train a model\n🤖 Which column should the model predict?\n     [1] price\n" in text
     assert "👤 1\n🤖 Which model should I train to predict 'price'?\n     [1] Linear Regression" in text

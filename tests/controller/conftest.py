@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import docker
 import numpy as np
 import pandas as pd
 import pytest
+from tables import store_table
 
 from config import LoggingSettings, Settings, load_settings
 from config.log import configure_logging
@@ -96,9 +96,7 @@ def upload(store: Store) -> Callable[..., DatasetRecord]:
     """Ingest a frame as the user's upload (Parquet keeps the column names exactly)."""
 
     def ingest(user_id: str, frame: pd.DataFrame, name: str = "table.parquet") -> DatasetRecord:
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        return store.ingest_upload(user_id=user_id, filename=name, data=buffer.getvalue())
+        return store_table(store, user_id=user_id, frame=frame, filename=name)
 
     return ingest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,10 @@ async def test_job_train_and_predict_print_their_results_and_admin_shows_them(
 
     assert await _run(settings, "admin", "jobs", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
-    assert [job["job_id"] for job in listed] == [predicted["job_id"], trained["job_id"]]
+    # Each --data FILE was read by an ingest job of its own, before the job it was for; pete's
+    # unknown model was refused before his file was read.
+    assert [job["kind"] for job in listed] == ["predict", "ingest", "train", "ingest"]
+    assert [job["job_id"] for job in listed if job["kind"] != "ingest"] == [predicted["job_id"], trained["job_id"]]
     assert await _run(settings, "admin", "jobs", "--user", "olga", "--state", "succeeded") == 0
     table_out = capsys.readouterr().out
     assert trained["job_id"] in table_out and "succeeded" in table_out
@@ -81,6 +85,9 @@ async def test_job_train_and_predict_print_their_results_and_admin_shows_them(
     assert await _run(settings, "admin", "job", trained["job_id"]) == 0
     shown = capsys.readouterr().out
     assert trained["container_id"] in shown and "(removed)" in shown
+    with Store.from_settings(settings) as store:
+        runtime = store.get_job_admin(trained["job_id"]).runtime
+    assert runtime in ("runc", "runsc") and re.search(rf"^runtime +{runtime}$", shown, re.MULTILINE)
     assert '"target_column": "price"' in shown and "log tail:" in shown
     assert await _run(settings, "admin", "job", trained["job_id"], "--json") == 0
     assert json.loads(capsys.readouterr().out)["peak_memory_mb"] > 0
@@ -104,6 +111,8 @@ async def _orphan(settings: Settings, store: Store, backend: DockerBackend, *, u
             output_dir=folder / "output",
             limits=settings.container,
             runner_user=settings.runner.user,
+            max_file_bytes=2**20,
+            cpu_seconds=120,
             entrypoint=("python", "-c", "import time; time.sleep(120)"),
         )
     )
@@ -121,8 +130,10 @@ async def test_admin_gc_spares_the_live_controller_and_kill_cancels_a_job(
         live_job = await _orphan(settings, store, backend, user_id="quinn", instance_id="ctl-alive")
 
         assert await _run(settings, "admin", "containers", "--json") == 0
-        shown = {c["labels"]["statagent.job_id"] for c in json.loads(capsys.readouterr().out)}
-        assert {dead_job, live_job} <= shown
+        listed = json.loads(capsys.readouterr().out)
+        assert {dead_job, live_job} <= {c["labels"]["statagent.job_id"] for c in listed}
+        runtime = await backend.resolve_runtime(settings.container.runtime)
+        assert {c["runtime"] for c in listed if c["labels"]["statagent.job_id"] in (dead_job, live_job)} == {runtime}
 
         assert await _run(settings, "admin", "gc", "--json") == 0
         report = json.loads(capsys.readouterr().out)

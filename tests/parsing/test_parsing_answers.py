@@ -285,7 +285,7 @@ async def test_parsing_runs_off_the_event_loop() -> None:
             threads.append(threading.get_ident())
             return super().parse_now(text, **kwargs)  # type: ignore[arg-type]
 
-    draft = await Watched().parse("train ridge to predict price", table=HOUSES, model_ids=[])
+    draft = await Watched().parse("train ridge to predict price", table=HOUSES, model_ids=[], user_id="42")
     assert draft.fields["target_column"] == "price"
     assert threads and threading.get_ident() not in threads
 

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.parsing import register
-from config import Settings, load_settings
-from config.errors import UploadError
+from config import LoggingSettings, Settings, load_settings
+from config.errors import JobBadInput
+from config.log import configure_logging
+
+pytestmark = pytest.mark.docker
 
 
-@pytest.fixture(scope="module")
-def settings() -> Settings:
-    return load_settings(env={})
+@pytest.fixture
+def settings(runner_image: str, tmp_path: Path) -> Settings:
+    """The checkout's runner image: --data FILE is read by an ingest job, in a container.
+
+    Logs go to stderr, as `statagent` sends them: stdout is the command's JSON.
+    """
+    configure_logging(LoggingSettings(), stream=sys.__stderr__)
+    return load_settings(env={}, overrides={"runner": {"image": runner_image}, "data_dir": str(tmp_path / "data")})
 
 
 @pytest.fixture
@@ -28,18 +37,18 @@ def houses_csv(tmp_path: Path) -> Path:
     return path
 
 
-def run(argv: list[str], settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+async def run(argv: list[str], settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
     parser = argparse.ArgumentParser(prog="statagent")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    code = args.func(args, settings)
+    code = await args.func(args, settings)
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_parse_prints_the_task(
+async def test_parse_prints_the_task(
     houses_csv: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report = run(
+    code, report = await run(
         [
             "parse",
             "--data",
@@ -62,10 +71,10 @@ def test_parse_prints_the_task(
     assert task["hyperparameters"] == {"n_estimators": 200}
 
 
-def test_parse_uses_the_kinds_of_the_table(
+async def test_parse_uses_the_kinds_of_the_table(
     houses_csv: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report = run(
+    code, report = await run(
         ["parse", "--data", str(houses_csv), "train a model to predict sold"], settings, capsys
     )
     assert code == 0 and report["task"] is None
@@ -74,8 +83,8 @@ def test_parse_uses_the_kinds_of_the_table(
     assert question["options"] == ["logistic", "random_forest", "gradient_boosting", "svm", "neural_network"]
 
 
-def test_parse_of_a_prediction_with_model_ids(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = run(
+async def test_parse_of_a_prediction_with_model_ids(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = await run(
         [
             "parse",
             "--model-id",
@@ -91,21 +100,22 @@ def test_parse_of_a_prediction_with_model_ids(settings: Settings, capsys: pytest
     assert report["task"]["model_id"] == "model_1a2b3c4d" and report["task"]["operation"] == "predict"
 
 
-def test_parse_reports_a_value_the_task_refuses(
+async def test_parse_reports_a_value_the_task_refuses(
     houses_csv: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report = run(
+    code, report = await run(
         ["parse", "--data", str(houses_csv), "train ridge for price, hold out 130%"], settings, capsys
     )
     assert code == 2
     assert report["task"] is None and "test_size = 1.3 is not allowed" in report["error"]
 
 
-def test_parse_of_an_unreadable_file_raises_its_upload_error(
+async def test_parse_of_an_unreadable_file_raises_the_ingest_jobs_error(
     tmp_path: Path, settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    with pytest.raises(UploadError) as refused:
-        run(["parse", "--data", str(empty), "train a model"], settings, capsys)
-    assert refused.value.user_message  # the dispatcher prints it and exits with 2
+    with pytest.raises(JobBadInput) as refused:
+        await run(["parse", "--data", str(empty), "train a model"], settings, capsys)
+    # The dispatcher prints it and exits with 2.
+    assert refused.value.user_message.startswith("This file is empty.")

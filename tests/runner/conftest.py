@@ -166,7 +166,9 @@ def container_job(runner_image: str, tmp_path: Path) -> Iterator[ContainerJob]:
             model_dir=model_dir,
             limits=settings.container,
             runner_user=settings.runner.user,
-            command=(command,),
+            max_file_bytes=settings.quotas.max_artifacts_mb * 2**20,
+            cpu_seconds=settings.container.train_timeout_seconds * settings.container.cpus,
+            command=("--deadline", str(settings.container.train_timeout_seconds), command),
         )
         exit_code, lines = loop.run_until_complete(run_in_container(request))
         events = [ProgressEvent.model_validate_json(line) for line in lines]

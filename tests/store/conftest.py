@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from config import QuotaSettings, UploadSettings
+from config import QuotaSettings
 from store import JobKind, JobRecord, ModelRecord, Store
 
-SMALL_UPLOADS = UploadSettings(max_bytes=64 * 1024, max_rows=200, max_columns=20)
 SMALL_QUOTAS = QuotaSettings(max_models_per_user=3, max_model_size_mb=1)
 
 
@@ -24,7 +23,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(data_dir: Path) -> Iterator[Store]:
-    with Store(data_dir=data_dir, uploads=SMALL_UPLOADS, quotas=SMALL_QUOTAS) as opened:
+    with Store(data_dir=data_dir, quotas=SMALL_QUOTAS) as opened:
         yield opened
 
 

@@ -6,9 +6,12 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from config import load_settings
+from tables import store_table
+
 from config.errors import ConfigError
 from store import JobKind, JobState, Store
 from store._db import MIGRATIONS, Database
@@ -32,10 +35,11 @@ def test_fresh_database(store: Store, data_dir: Path) -> None:
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
-    dataset = store.ingest_upload(user_id="7", filename="t.csv", data=b"a,b\n1,2\n")
+    dataset = store_table(store, user_id="7", frame=pd.DataFrame({"a": [1], "b": [2]}))
     job = store.create_job(
         user_id="7", kind=JobKind.TRAIN, spec={}, instance_id="i", dataset_id=dataset.dataset_id
     )
+    store.update_job(job.job_id, state=JobState.SUCCEEDED)  # a live job's table cannot be deleted
     store.delete_dataset(user_id="7", dataset_id=dataset.dataset_id)
     # ON DELETE SET NULL only acts with foreign keys on.
     assert store.get_job(user_id="7", job_id=job.job_id).dataset_id is None

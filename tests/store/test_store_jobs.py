@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from runner.spec import JOB_ID_RE, MODEL_ID_RE
+from tables import store_table
+
 from store import ExitReason, JobKind, JobState, Store
 
 
 def test_create_and_update_a_job(store: Store) -> None:
-    dataset = store.ingest_upload(user_id="9", filename="t.csv", data=b"a,b\n1,2\n")
+    dataset = store_table(store, user_id="9", frame=pd.DataFrame({"a": [1], "b": [2]}))
     job_id, model_id = store.new_job_id(), store.new_model_id()
     assert JOB_ID_RE.fullmatch(job_id) and MODEL_ID_RE.fullmatch(model_id)
     spec = {"command": "train", "job_id": job_id, "model_id": model_id, "feature_columns": ["a"]}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from tables import store_table
 
 from config.errors import InputError, NotFoundError
 from store import JobKind, Store
@@ -54,7 +56,7 @@ def test_other_users_model_looks_missing(store: Store, install_model) -> None:
 
 
 def test_other_users_dataset_looks_missing(store: Store) -> None:
-    dataset = store.ingest_upload(user_id=ALICE, filename="a.csv", data=b"a,b\n1,2\n")
+    dataset = store_table(store, user_id=ALICE, frame=pd.DataFrame({"a": [1], "b": [2]}))
 
     as_bob = message(lambda: store.get_dataset(user_id=BOB, dataset_id=dataset.dataset_id))
     assert message(lambda: store.delete_dataset(user_id=BOB, dataset_id=dataset.dataset_id)) == as_bob
@@ -113,7 +115,7 @@ def test_malformed_user_ids_are_refused(store: Store, data_dir: Path, bad_user: 
         lambda: store.user_dir(bad_user),
         lambda: store.list_models(user_id=bad_user),
         lambda: store.list_jobs(user_id=bad_user),
-        lambda: store.ingest_upload(user_id=bad_user, filename="a.csv", data=b"a\n1\n"),
+        lambda: store_table(store, user_id=bad_user, frame=pd.DataFrame({"a": [1]})),
         lambda: store.create_job(user_id=bad_user, kind=JobKind.TRAIN, spec={}, instance_id="i"),
         lambda: store.job_dir(store.new_job_id(), bad_user),
     ):

@@ -9,12 +9,17 @@ the bot receives through getUpdates, and awaits what the bot sends back:
     alice = server.user(101)
     alice.upload("data.csv", csv_bytes)
     call = await alice.expect("sendMessage", "data.csv")   # the next matching call, or a timeout
+    club = server.group(-1001234)             # a supergroup: members and Telegram's
+    club.member(102).say("/help")             # placeholder senders (anonymous admin, channel,
+    club.anonymous_admin().say("/help")       # automatic forward from the linked channel)
 
 Every call the bot makes is recorded (`server.calls`); `expect` consumes each call once, so
 successive expectations walk through a chat in order while tolerating interleaved progress
 edits. The server enforces the limits of the real API that the adapter must respect: texts
 up to 4096 characters, captions up to 1024, callback data up to 64 bytes, no download of
-files above 20 MB, and "message is not modified" on an edit that changes nothing.
+files above 20 MB, and "message is not modified" on an edit that changes nothing. A document
+may declare a size other than its data's (`upload(..., file_size=...)`), and `bytes_served`
+tells how much of it a download actually took.
 """
 
 from __future__ import annotations
@@ -29,11 +34,16 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["BotCall", "FakeTelegramServer", "FakeUser", "UploadedFile"]
+__all__ = ["BotCall", "FakeGroup", "FakeTelegramServer", "FakeUser", "UploadedFile"]
 
 TOKEN = "123456789:FAKE-token-for-tests"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "StatAgent", "username": "statagent_test_bot"}
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
+# Telegram's placeholder senders: messages no one person signs carry one of these as `from`.
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+CHANNEL_BOT = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
+TELEGRAM_SERVICE = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+_DOWNLOAD_CHUNK = 256 * 1024
 _TEXT_LIMIT = 4096
 _CAPTION_LIMIT = 1024
 _CALLBACK_DATA_LIMIT = 64
@@ -95,21 +105,26 @@ class _StoredFile:
     file_id: str
     file_unique_id: str
     path: str
-    size: int
-    data: bytes | None  # None: only the declared size exists (too big to download anyway)
+    size: int  # as declared, which may not be the size of `data`
+    data: bytes
+    served: int = 0  # bytes of `data` sent to the bot so far
 
 
 @dataclass
 class FakeUser:
-    """One private chat seen from the user's side (chat id == user id, as in Telegram)."""
+    """One sender in one chat, seen from the sender's side: by default a user in their private
+    chat (chat id == user id, as in Telegram); `FakeGroup` makes senders in a group."""
 
     server: FakeTelegramServer
     user_id: int
     name: str = field(default="")
+    chat: dict[str, Any] | None = None  # None: the user's private chat
+    profile: dict[str, Any] = field(default_factory=dict)  # more of the sender's `from` (is_bot, username)
+    posting: dict[str, Any] = field(default_factory=dict)  # more of each message (sender_chat, ...)
 
     @property
     def chat_id(self) -> int:
-        return self.user_id
+        return self.chat["id"] if self.chat else self.user_id
 
     def say(self, text: str) -> dict[str, Any]:
         """Send a text message (a /command gets its bot_command entity)."""
@@ -126,8 +141,8 @@ class FakeUser:
         return message
 
     def upload(self, filename: str, data: bytes, *, file_size: int | None = None, mime_type: str = "text/csv") -> dict[str, Any]:
-        """Send a document. `file_size` overrides the declared size (the data is then not stored)."""
-        stored = self.server._store_file(data if file_size is None else None, size=file_size or len(data), prefix="documents")
+        """Send a document. `file_size` overrides the declared size; a download gets `data` all the same."""
+        stored = self.server._store_file(data, size=file_size or len(data), prefix="documents")
         document = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -175,6 +190,43 @@ class FakeUser:
         return [c for c in self.server.calls if c.chat_id == self.chat_id and method in (None, c.method)]
 
 
+@dataclass
+class FakeGroup:
+    """A supergroup with the bot in it: its members and Telegram's placeholder senders post there."""
+
+    server: FakeTelegramServer
+    group_id: int
+    title: str
+
+    @property
+    def chat(self) -> dict[str, Any]:
+        return {"id": self.group_id, "type": "supergroup", "title": self.title}
+
+    def member(self, user_id: int, name: str = "") -> FakeUser:
+        """A user writing as themselves in the group."""
+        return FakeUser(self.server, user_id, name or f"User{user_id}", chat=self.chat)
+
+    def anonymous_admin(self) -> FakeUser:
+        """An admin with 'Remain anonymous' on: the message comes from the group itself."""
+        return self._placeholder(GROUP_ANONYMOUS_BOT, sender_chat=self.chat)
+
+    def channel(self, channel_id: int, title: str = "Some Channel") -> FakeUser:
+        """Someone posting on behalf of a channel they own."""
+        return self._placeholder(CHANNEL_BOT, sender_chat=_channel(channel_id, title))
+
+    def linked_channel(self, channel_id: int, title: str = "Linked Channel") -> FakeUser:
+        """The group's linked channel: its posts are forwarded into the group automatically."""
+        return self._placeholder(TELEGRAM_SERVICE, sender_chat=_channel(channel_id, title), is_automatic_forward=True)
+
+    def _placeholder(self, sender: dict[str, Any], **posting: Any) -> FakeUser:
+        profile = {k: v for k, v in sender.items() if k not in ("id", "first_name")}
+        return FakeUser(self.server, sender["id"], sender["first_name"], chat=self.chat, profile=profile, posting=posting)
+
+
+def _channel(channel_id: int, title: str) -> dict[str, Any]:
+    return {"id": channel_id, "type": "channel", "title": title}
+
+
 class FakeTelegramServer:
     """The Bot API endpoints aiogram's polling bot uses, served from memory."""
 
@@ -188,6 +240,7 @@ class FakeTelegramServer:
         self._bot_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._callback_chats: dict[str, int] = {}
         self._files: dict[str, _StoredFile] = {}
+        self._chats: dict[int, dict[str, Any]] = {}
         self._failures: dict[str, list[int]] = {}
         self._changed = asyncio.Event()
         self._closing = False
@@ -221,6 +274,14 @@ class FakeTelegramServer:
     def user(self, user_id: int, name: str = "") -> FakeUser:
         """A user (and their private chat) who can send to the bot."""
         return FakeUser(self, user_id, name or f"User{user_id}")
+
+    def group(self, group_id: int, title: str = "Data Club") -> FakeGroup:
+        """A supergroup (a negative id, as in Telegram) the bot is a member of."""
+        return FakeGroup(self, group_id, title)
+
+    def bytes_served(self, file_id: str) -> int:
+        """How many bytes of a stored file downloads have sent so far."""
+        return self._files[file_id].served
 
     def fail_next(self, method: str, *, retry_after: int) -> None:
         """Answer the next call of `method` with 429 Too Many Requests (retry_after seconds)."""
@@ -263,17 +324,20 @@ class FakeTelegramServer:
     # -- internals: updates and files ---------------------------------------------------------
 
     def _user_json(self, user: FakeUser) -> dict[str, Any]:
-        return {"id": user.user_id, "is_bot": False, "first_name": user.name}
+        return {"id": user.user_id, "is_bot": False, "first_name": user.name, **user.profile}
 
     def _next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
 
     def _user_message(self, user: FakeUser, **content: Any) -> dict[str, Any]:
+        chat = user.chat or {"id": user.chat_id, "type": "private", "first_name": user.name}
+        self._chats[user.chat_id] = chat
         return {
             "message_id": self._next_message_id(user.chat_id),
             "date": int(time.time()),
-            "chat": {"id": user.chat_id, "type": "private", "first_name": user.name},
+            "chat": chat,
             "from": self._user_json(user),
+            **user.posting,
             **content,
         }
 
@@ -281,7 +345,7 @@ class FakeTelegramServer:
         self._updates.append({"update_id": next(self._update_ids), **update})
         self._changed.set()
 
-    def _store_file(self, data: bytes | None, *, size: int, prefix: str, filename: str = "") -> _StoredFile:
+    def _store_file(self, data: bytes, *, size: int, prefix: str, filename: str = "") -> _StoredFile:
         n = next(self._ids)
         suffix = "." + filename.rsplit(".", 1)[-1] if "." in filename else ""
         stored = _StoredFile(f"file-{n}", f"unique-{n}", f"{prefix}/file_{n}{suffix}", size, data)
@@ -347,7 +411,7 @@ class FakeTelegramServer:
         message = {
             "message_id": self._next_message_id(chat_id),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": self._chats.get(chat_id, {"id": chat_id, "type": "private"}),
             "from": BOT_USER,
             **content,
         }
@@ -453,11 +517,23 @@ class FakeTelegramServer:
             raise _ApiError(400, "Bad Request: file is too big")
         return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.size, "file_path": stored.path}
 
-    async def _handle_download(self, request: web.Request) -> web.Response:
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
         stored = next((f for f in self._files.values() if f.path == request.match_info["path"]), None)
         self.calls.append(BotCall("download", None, {"file_path": request.match_info["path"]}, {}, None))
         self._changed.set()
-        if request.match_info["token"] != self.token or stored is None or stored.data is None:
+        if request.match_info["token"] != self.token or stored is None:
             return web.Response(status=404, text="Not Found")
-        return web.Response(body=stored.data, content_type="application/octet-stream")
+        # In chunks, counting what was sent: a bot that stops reading is seen to stop.
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(stored.data)
+        await response.prepare(request)
+        try:
+            for start in range(0, len(stored.data), _DOWNLOAD_CHUNK):
+                chunk = stored.data[start : start + _DOWNLOAD_CHUNK]
+                await response.write(chunk)
+                stored.served += len(chunk)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the bot hung up
+        return response
 

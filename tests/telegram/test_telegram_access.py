@@ -22,7 +22,7 @@ from config.errors import ConfigError
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 LIMIT = 5
-ALLOWED = [2001, 2002, 2003, 2004, 2005, 2006]
+ALLOWED = [2001, 2002, 2003, 2004, 2005, 2006, 2007]
 TABLE = b"age,size,price\n" + b"".join(f"{a},{a * 3},{a * 7}\n".encode() for a in range(1, 31))
 
 
@@ -86,7 +86,8 @@ async def test_other_kinds_of_message_get_a_hint(telegram: FakeTelegramServer) -
 async def test_question_buttons_and_cancel(telegram: FakeTelegramServer) -> None:
     user = telegram.user(2003)
     user.upload("table.csv", TABLE)
-    await user.expect("sendMessage", "table.csv")
+    reading = await user.expect("sendMessage", "📥 Reading table.csv")
+    await user.expect("sendMessage", "📋 table.csv")
     user.say("train a random forest")
     question = await user.expect("sendMessage", "?")
     labels = [label for label, _ in question.buttons]
@@ -98,7 +99,8 @@ async def test_question_buttons_and_cancel(telegram: FakeTelegramServer) -> None
     user.press(question, "price")  # the question is closed now
     await user.expect("answerCallbackQuery")
     await user.expect("sendMessage", "closed")
-    assert not user.calls("editMessageText")  # nothing was started
+    # Nothing was started: the only status message is the upload's.
+    assert {c.message_id for c in user.calls("editMessageText")} == {reading.message_id}
 
 
 @pytest.mark.docker
@@ -150,8 +152,8 @@ async def test_a_users_messages_are_handled_in_order(telegram: FakeTelegramServe
     user = telegram.user(2004)
     user.upload("first.csv", TABLE)
     user.say("/data@statagent_test_bot")  # sent before the upload's download has even started
-    upload_answer = await user.expect("sendMessage", "first.csv")
-    data_answer = await user.expect("sendMessage", "first.csv")
+    upload_answer = await user.expect("sendMessage", "📋 first.csv")
+    data_answer = await user.expect("sendMessage", "📋 first.csv")
     assert data_answer.text.startswith(upload_answer.text.split("\n")[0])
     assert user.calls("sendMessage").index(upload_answer) < user.calls("sendMessage").index(data_answer)
 
@@ -188,3 +190,15 @@ async def test_sigterm_stops_polling_gracefully(
     # run_polling took its signal handlers away again.
     assert not asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM)
 
+
+@pytest.mark.docker
+async def test_a_file_larger_than_declared_is_cut_off_at_the_limit(telegram: FakeTelegramServer) -> None:
+    user = telegram.user(2007)
+    data = TABLE * (2 * DOWNLOAD_LIMIT // len(TABLE))  # 40 MB that claim to be 1 KB
+    document = user.upload("liar.csv", data, file_size=1024)["document"]
+    answer = await user.expect("sendMessage", "I can receive files up to 20 MB")
+    assert "Send a smaller file" in answer.text
+    assert [c for c in telegram.calls if c.method == "getFile" and c.params.get("file_id") == document["file_id"]]
+    assert telegram.bytes_served(document["file_id"]) < len(data)  # the bot stopped reading
+    user.say("/data")
+    await user.expect("sendMessage", "No table yet")

@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
 JOB_TIMEOUT = 180
 MODEL_ID = re.compile(r"Model ID: (\S+)")
+TRAINING_ACCEPTED = "→ price\n⏳ Accepted as"  # a training's status (an upload's reads "📥 Reading ...")
 
 
 def regression_csv(rows: int, *, seed: int, with_price: bool = True) -> bytes:
@@ -54,8 +55,9 @@ async def telegram(tmp_path_factory: pytest.TempPathFactory, start_bot: Callable
 
 
 async def upload(user: FakeUser, filename: str, data: bytes) -> str:
+    """The summary of the table, once its ingest job has read it."""
     user.upload(filename, data)
-    return (await user.expect("sendMessage", filename)).text
+    return (await user.expect("sendMessage", f"📋 {filename}", timeout=JOB_TIMEOUT)).text
 
 
 async def train_result(user: FakeUser) -> tuple[str, str]:
@@ -71,13 +73,13 @@ async def test_regression_with_progress_plots_and_predictions(telegram: FakeTele
     assert "80 rows, 3 columns" in summary
 
     alice.say("Train a linear regression model to predict price using age and size")
-    status = await alice.expect("sendMessage", "Accepted as")
+    status = await alice.expect("sendMessage", TRAINING_ACCEPTED)
     text, model_id = await train_result(alice)
     assert "R2" in text and "Linear Regression" in text
     assert f"/predict {model_id}" in text
 
-    # Progress: the one status message was edited as the job moved, ending with "Done".
-    edits = alice.calls("editMessageText")
+    # Progress: the training's one status message was edited as the job moved, ending with "Done".
+    edits = [e for e in alice.calls("editMessageText") if "Reading houses.csv" not in e.text]
     assert edits and {e.message_id for e in edits} == {status.message_id}
     assert any("%" in e.text for e in edits)
     assert "Done" in edits[-1].text
@@ -117,7 +119,7 @@ async def test_two_users_at_once_see_only_their_own(telegram: FakeTelegramServer
         upload(dave, "dave.csv", regression_csv(50, seed=5)),
     )
     carol.say("Train a random forest to predict price using age and size")
-    await carol.expect("sendMessage", "Accepted as")
+    await carol.expect("sendMessage", TRAINING_ACCEPTED)
 
     # While Carol's container runs, Dave is answered at once.
     dave.say("/help")
@@ -131,6 +133,7 @@ async def test_two_users_at_once_see_only_their_own(telegram: FakeTelegramServer
     assert "no models yet" in (await dave.expect("sendMessage", "models", timeout=10)).text
 
     # Nothing of one chat ever reached the other, and no message went to any other chat.
-    assert not [c for c in dave.calls() if "carol.csv" in c.text or c.method in ("sendPhoto", "editMessageText")]
+    dave_jobs = [c for c in dave.calls("editMessageText") if "Reading dave.csv" not in c.text]
+    assert not dave_jobs and not dave.calls("sendPhoto") and not [c for c in dave.calls() if "carol.csv" in c.text]
     assert not [c for c in carol.calls() if "dave.csv" in c.text or "I train machine-learning models" in c.text]
     assert {c.chat_id for c in telegram.calls} <= {None, 1001, 1002, carol.chat_id, dave.chat_id}

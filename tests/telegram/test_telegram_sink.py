@@ -117,3 +117,12 @@ async def test_caption_over_the_limit_follows_as_text(
     assert document.text == ""
     assert (await fake_telegram.expect(CHAT, "sendMessage")).text == caption
 
+
+
+async def test_a_huge_text_becomes_a_few_messages_not_a_flood(sink: TelegramSink, fake_telegram: FakeTelegramServer) -> None:
+    await sink.send(Text("\n".join(f"note {n}: " + "y" * 200 for n in range(2000))))  # ~420 000 characters
+
+    sent = [c for c in fake_telegram.calls if c.method == "sendMessage"]
+    assert len(sent) == 3
+    assert all(len(c.text) <= 4096 for c in sent)
+    assert sent[-1].text.endswith("… (cut: too long for a chat message)")
