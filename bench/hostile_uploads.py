@@ -19,17 +19,16 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from bot import Dialogue, Incoming, MessageRef, Reply, Text, Upload
+from bot.parsing import OfflineParser
+from config import load_settings
+from config.log import configure_logging
+from controller import Controller
+from store import Store
 
+# The corpus lives with the tests; imported after the packages, which tests/bot would shadow.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
 from hostile_corpus import corpus  # noqa: E402
-
-from bot import Dialogue, Incoming, MessageRef, Reply, Text, Upload  # noqa: E402
-from bot.parsing import OfflineParser  # noqa: E402
-from config import load_settings  # noqa: E402
-from config.log import configure_logging  # noqa: E402
-from controller import Controller  # noqa: E402
-from store import Store  # noqa: E402
 
 
 class _LastText:

@@ -47,7 +47,9 @@ def test_docker_compose_accepts_the_service(repo_root: Path) -> None:
     volumes = {v.split(":")[1]: v for v in service["volumes"]}
     assert volumes["/var/run/docker.sock"].startswith("/var/run/docker.sock:")
     # Job folders are bind-mounted by the host's engine: same path inside and outside.
-    assert volumes["/srv/statagent"].startswith("/srv/statagent:/srv/statagent")
+    assert volumes["/srv/statagent"] == "/srv/statagent:/srv/statagent:rshared"
+    # The controller mounts each job's size-capped output tmpfs under the data dir; the host must see it.
+    assert service["cap_add"] == ["SYS_ADMIN"]
     assert volumes["/etc/statagent/config.yaml"] == f"{repo_root / 'config' / 'config.yaml'}:/etc/statagent/config.yaml:ro"
 
 
