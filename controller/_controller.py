@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import secrets
+from enum import Enum
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -51,6 +52,18 @@ log = get_logger(__name__)
 _REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+class _Lane(str, Enum):
+    """Waiting lines: reading an upload is short and the user waits for it, so it never waits
+    behind their own (or anyone's) trainings; the per-user running cap holds in each line."""
+
+    UPLOADS = "uploads"
+    MODELS = "models"
+
+    @classmethod
+    def of(cls, kind: JobKind) -> _Lane:
+        return cls.UPLOADS if kind is JobKind.INGEST else cls.MODELS
+
+
 class _LiveJob:
     """A job this controller holds, queued or running: its events and, at the end, its outcome."""
 
@@ -79,6 +92,10 @@ class _LiveJob:
     @property
     def is_train(self) -> bool:
         return self.record.kind == JobKind.TRAIN
+
+    @property
+    def lane(self) -> _Lane:
+        return _Lane.of(self.record.kind)
 
     def emit(self, event: JobEvent) -> None:
         if isinstance(event, JobQueued):
@@ -182,10 +199,10 @@ class Controller:
         self._backend: ContainerBackend = backend or DockerBackend(max_threads=2 * settings.queue.running_cap + 8)
         self.instance_id = instance_id or f"ctl-{secrets.token_hex(6)}"
         self._ctx = JobContext(settings, store, self._backend, self.instance_id)
-        self._queue = FairQueue()
+        self._lines = {lane: FairQueue() for lane in _Lane}
         self._jobs: dict[str, _LiveJob] = {}  # queued and running
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._running_per_user: Counter[str] = Counter()
+        self._running_per_user: Counter[tuple[str, _Lane]] = Counter()
         self._submit_lock = asyncio.Lock()
         self._lock: ControllerLock | None = None
         self._image_reference = ""
@@ -372,7 +389,7 @@ class Controller:
         user_id = spec.user_id
         async with self._submit_lock:
             self._require_running()  # a stop may have begun meanwhile
-            self._check_waiting_quota(user_id)
+            self._check_waiting_quota(user_id, _Lane.of(kind))
             if kind is JobKind.TRAIN:
                 await self._check_model_quota(user_id)
             record = await asyncio.to_thread(
@@ -426,7 +443,7 @@ class Controller:
         live = self._jobs.get(job_id)
         if live is None or (user_id is not None and live.user_id != user_id):
             return False
-        if self._queue.remove(job_id):
+        if self._lines[live.lane].remove(job_id):
             await self._drop_queued(live, JobCancelled("cancelled while queued", job_id=job_id))
         else:
             live.cancel.set()
@@ -439,13 +456,13 @@ class Controller:
         if self._lock is None or self._stopping:
             raise StatAgentError("the controller is not running")
 
-    def _check_waiting_quota(self, user_id: str) -> None:
+    def _check_waiting_quota(self, user_id: str, lane: _Lane) -> None:
         queue = self._settings.queue
-        waiting = self._queue.waiting(user_id)
+        waiting = self._lines[lane].waiting(user_id)
         starts_now = (
             waiting == 0
             and len(self._running) < queue.running_cap
-            and self._running_per_user[user_id] < queue.per_user_running
+            and self._running_per_user[user_id, lane] < queue.per_user_running
         )
         if waiting >= queue.per_user_queued and not starts_now:
             raise QuotaError(
@@ -473,7 +490,7 @@ class Controller:
     def _enqueue(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> _LiveJob:
         live = _LiveJob(record, spec, image_id)
         self._jobs[record.job_id] = live
-        self._queue.push(record.user_id, record.job_id)
+        self._lines[live.lane].push(record.user_id, record.job_id)
         return live
 
     async def _drop_queued(self, live: _LiveJob, error: JobError) -> None:
@@ -484,23 +501,24 @@ class Controller:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        """Start waiting jobs while there are free slots, round-robin over users."""
+        """Start waiting jobs while there are free slots, round-robin over users; uploads first."""
         if self._stopping:
             return
         queue = self._settings.queue
-        while len(self._running) < queue.running_cap:
-            picked = self._queue.pop_next(
-                lambda user_id: self._running_per_user[user_id] < queue.per_user_running
-            )
-            if picked is None:
-                break
-            user_id, job_id = picked
-            self._running_per_user[user_id] += 1
-            self._running[job_id] = asyncio.create_task(self._run(self._jobs[job_id]), name=job_id)
-        for job_id, position in self._queue.positions().items():
-            live = self._jobs[job_id]
-            if live.position != position:
-                live.emit(JobQueued(job_id, position))
+        for lane, line in self._lines.items():
+            while len(self._running) < queue.running_cap:
+                picked = line.pop_next(
+                    lambda user_id, lane=lane: self._running_per_user[user_id, lane] < queue.per_user_running
+                )
+                if picked is None:
+                    break
+                user_id, job_id = picked
+                self._running_per_user[user_id, lane] += 1
+                self._running[job_id] = asyncio.create_task(self._run(self._jobs[job_id]), name=job_id)
+            for job_id, position in line.positions().items():
+                live = self._jobs[job_id]
+                if live.position != position:
+                    live.emit(JobQueued(job_id, position))
 
     async def _run(self, live: _LiveJob) -> None:
         structlog.contextvars.bind_contextvars(job_id=live.job_id, user_id=live.user_id)
@@ -523,7 +541,7 @@ class Controller:
             live.finish(outcome=outcome)
         finally:
             self._running.pop(live.job_id, None)
-            self._running_per_user[live.user_id] -= 1
+            self._running_per_user[live.user_id, live.lane] -= 1
             self._jobs.pop(live.job_id, None)
             self._dispatch()
 
@@ -566,11 +584,12 @@ class Controller:
 
     async def _drop_cancelled_waiting(self) -> None:
         """Waiting jobs an admin cancelled from another process leave the line."""
-        for job_id in list(self._queue.positions()):
-            record = await asyncio.to_thread(self._store.get_job_admin, job_id)
-            if record.state == JobState.CANCELLED and self._queue.remove(job_id):
-                live = self._jobs[job_id]
-                live.finish(error=JobCancelled("cancelled by an admin", job_id=job_id))
-                self._jobs.pop(job_id, None)
+        for line in self._lines.values():
+            for job_id in list(line.positions()):
+                record = await asyncio.to_thread(self._store.get_job_admin, job_id)
+                if record.state == JobState.CANCELLED and line.remove(job_id):
+                    live = self._jobs[job_id]
+                    live.finish(error=JobCancelled("cancelled by an admin", job_id=job_id))
+                    self._jobs.pop(job_id, None)
         self._dispatch()
 

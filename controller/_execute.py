@@ -478,7 +478,7 @@ async def _collect(
         keep = [path for path in (output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET) if path in files]
     kept = await asyncio.to_thread(_keep, job_dir, keep)
     final = await _record(ctx, job, run, None, output_bytes=sum(files[path] for path in keep))
-    by_name = {path.name: kept_path for path, kept_path in zip(keep, kept)}
+    by_name = {path.name: path for path in kept}
     return JobOutcome(
         job=final,
         result=result,

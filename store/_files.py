@@ -30,14 +30,6 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write and fsync a new file (it must not exist)."""
-    with open(path, "xb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-
-
 def tree_size(source: Path) -> int:
     """Total bytes of the regular files under `source`; refuses links and special files.
 

@@ -85,3 +85,29 @@ async def test_twenty_jobs_from_five_users_share_the_slots_fairly(
         peak = max(peak, running)
     assert peak <= settings.queue.running_cap
     assert not job_containers()
+
+
+async def test_an_upload_is_read_while_the_same_users_training_runs(
+    settings, store, upload, regression_frame, job_containers
+) -> None:
+    dataset = upload("uma", regression_frame(20_000))
+    async with Controller(settings=settings, store=store) as controller:
+        training = await controller.submit(
+            Task.train(
+                user_id="uma",
+                model_type="random_forest",
+                dataset_id=dataset.dataset_id,
+                target_column="price",
+                hyperparameters={"n_estimators": 300},
+            )
+        )
+        async for event in training.events():
+            if type(event).__name__ == "JobStarted":
+                break
+        # Uploads wait in a line of their own: not behind the user's running training.
+        reading = await controller.submit_upload(user_id="uma", filename="more.csv", data=b"a,b\n1,2\n3,4\n")
+        outcome = await reading.result()
+        assert outcome.dataset is not None and outcome.dataset.summary.rows == 2
+        assert store.get_job(user_id="uma", job_id=training.job_id).state == JobState.RUNNING
+        await controller.cancel(job_id=training.job_id, user_id="uma")
+    assert not job_containers()
