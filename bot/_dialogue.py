@@ -533,15 +533,11 @@ class Dialogue:
             await sink.send(Text("Which model? Write /delete ID; /models lists your models."))
             return
         model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
-        await sink.send(
-            Text(
-                f"Delete model {model.model_id} ({model_label(model.model_type)}, "
-                f"target {clip(model.target_column)})? This cannot be undone.",
-                buttons=(
-                    Button("🗑 Delete", f"{_DELETE}:{model.model_id}"),
-                    Button("Keep it", f"{_KEEP}:{model.model_id}"),
-                ),
-            )
+        await _confirm_delete(
+            sink,
+            f"Delete model {model.model_id} ({model_label(model.model_type)}, target {clip(model.target_column)})?",
+            delete=f"{_DELETE}:{model.model_id}",
+            keep=f"{_KEEP}:{model.model_id}",
         )
 
     # -- tables --------------------------------------------------------------------------
@@ -554,15 +550,12 @@ class Dialogue:
             return
         dataset = await asyncio.to_thread(self._store.get_dataset, user_id=user_id, dataset_id=dataset_id)
         summary = dataset.summary
-        await sink.send(
-            Text(
-                f"Delete table {dataset.dataset_id} ({clip(dataset.filename)}, {summary.rows:,} rows × "
-                f"{len(summary.columns)} columns)? This cannot be undone.",
-                buttons=(
-                    Button("🗑 Delete", f"{_DELETE_TABLE}:{dataset.dataset_id}"),
-                    Button("Keep it", f"{_KEEP_TABLE}:{dataset.dataset_id}"),
-                ),
-            )
+        await _confirm_delete(
+            sink,
+            f"Delete table {dataset.dataset_id} ({clip(dataset.filename)}, {summary.rows:,} rows × "
+            f"{len(summary.columns)} columns)?",
+            delete=f"{_DELETE_TABLE}:{dataset.dataset_id}",
+            keep=f"{_KEEP_TABLE}:{dataset.dataset_id}",
         )
 
     async def _delete_dataset(self, user_id: str, chat: _Chat, sink: Sink, dataset_id: str) -> None:
@@ -591,6 +584,13 @@ _NOT_UNDERSTOOD = (
     "• Use model model_1a2b3c4d to make predictions\n"
     "/help lists everything I can do."
 )
+
+
+async def _confirm_delete(sink: Sink, question: str, *, delete: str, keep: str) -> None:
+    """Ask before deleting: `delete` and `keep` are the two buttons' data."""
+    await sink.send(
+        Text(f"{question} This cannot be undone.", buttons=(Button("🗑 Delete", delete), Button("Keep it", keep)))
+    )
 
 
 def _table(dataset: DatasetRecord | None) -> TableInfo | None:
