@@ -354,6 +354,9 @@ class Dialogue:
         if draft.intent is Intent.CANCEL:
             await self._cancel(message, chat, sink)
             return
+        if draft.reply is not None:
+            await sink.send(Text(draft.reply))
+            return
         if draft.intent is Intent.UNKNOWN:
             await sink.send(Text("\n".join([*notes, _NOT_UNDERSTOOD])))
             return

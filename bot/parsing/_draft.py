@@ -166,6 +166,25 @@ def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo
     return Question(field="model_type", text=text, options=options)
 
 
+def formula_model(draft: Draft, table: TableInfo | None) -> Draft:
+    """A formula naming no model: linear regression for a numeric response, logistic for a two-class one."""
+    target = draft.fields.get("target_column")
+    if table is None or target not in table.kinds:
+        return draft
+    two_class = table.distinct.get(target) == 2
+    if two_class:
+        model = ModelType.LOGISTIC
+    elif table.kinds[target] == "numeric":
+        model = ModelType.LINEAR
+    else:
+        return draft
+    why = "two classes" if two_class else "numbers"
+    said = f"No model named: '{target}' holds {why}, so I will fit {model_label(model)} regression."
+    notes = [*draft.notes, said]
+    fields = {**draft.fields, "model_type": model.value}
+    return resolve(dataclasses.replace(draft, fields=fields, notes=notes), table=table, model_ids=None)
+
+
 def _models_for(task: TaskType | None) -> list[str]:
     if task is not None:
         return [m.value for m in MODEL_ORDER if task in MODEL_TASKS[m]]

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
-from bot.parsing._draft import model_label, resolve
+from bot.parsing._draft import formula_model, model_label, resolve
+from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
 from bot.parsing._words import CUT, Found, read_settings
 
@@ -117,7 +118,6 @@ _MARKERS = _any(
 _ITEM_SEPARATORS = re.compile(r"\s*(?:,|;|&|\+|\band\b|\bor\b|\bplus\b|\bas\s+well\s+as\b)\s*", re.IGNORECASE)
 _ALL_WORDS = frozenset({"all", "every", "everything", "rest", "others", "remaining"})
 _ALL_FILLER = frozenset({"else", "other", "available", "the", "of"}) | STOPWORDS
-_FORMULA = re.compile(r"(?P<y>[^~;]+?)\s*~\s*(?P<x>[^;]+)")
 
 
 class OfflineParser:
@@ -136,13 +136,17 @@ class OfflineParser:
         holes: list[str] = []
         text = _set_aside_quotes(_without_holes(text), holes)
         intent, text = _slash_intent(text)
+        formula = find_formula(text)
+        if formula is not None:
+            text = text[: formula.start] + CUT + text[formula.end :]
+            intent = intent or Intent.TRAIN
         found, rest = read_settings(text)
         ids = [m.lower() for m in _MODEL_ID.findall(rest)]
         latest = bool(_LATEST.search(rest))
         rest = _MODEL_ID.sub(CUT, rest)
         if table is not None:
             rest = _set_aside_columns(rest, table, holes)
-        pieces = _Pieces.read(rest, holes)
+        pieces = _Pieces.read(rest, holes) if formula is None else _Pieces.of_formula(formula, holes)
         if intent is None:
             plain = _set_aside_columns(text, table, list(holes)) if table is not None else text
             intent = _intent(plain, found, ids, latest, pieces, table)
@@ -152,6 +156,8 @@ class OfflineParser:
         excluded: list[str] = []
         if intent is Intent.TRAIN:
             fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
+            if formula is not None and formula.model is not None and not found.models:
+                found.models.append(formula.model)
             if len(found.models) == 1:
                 fields["model_type"] = found.models[0].value
             elif found.models:
@@ -171,8 +177,12 @@ class OfflineParser:
             notes=notes,
             model_id=ids[0] if ids and names_model else None,
             excluded=excluded,
+            reply=formula.unsupported if formula is not None else None,
         )
-        return resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
+        draft = resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
+        if formula is not None and intent is Intent.TRAIN and "model_type" not in draft.fields:
+            draft = formula_model(draft, table)
+        return draft
 
 
 def read_feature_answer(text: str, table: TableInfo | None) -> tuple[list[str] | None, list[str]]:
@@ -271,10 +281,16 @@ class _Pieces:
     excluded: list[str] = field(default_factory=list)
 
     @classmethod
+    def of_formula(cls, formula: Formula, holes: list[str]) -> _Pieces:
+        """The names of a formula; no features means all columns (`y ~ .`)."""
+        return cls(
+            target=_restore(formula.target, holes).strip() if formula.target else None,
+            features=[_restore(n, holes).strip() for n in formula.features],
+            excluded=[_restore(n, holes).strip() for n in formula.excluded],
+        )
+
+    @classmethod
     def read(cls, text: str, holes: list[str]) -> _Pieces:
-        formula = _FORMULA.search(text)
-        if formula:
-            return cls._formula(formula, holes)
         pieces = _split(text)
         result = cls()
         everything = False  # the last piece said "all columns": a "but" after it leaves out
@@ -305,11 +321,6 @@ class _Pieces:
         result.features = list(dict.fromkeys(result.features))
         result.excluded = list(dict.fromkeys(result.excluded))
         return result
-
-    @classmethod
-    def _formula(cls, match: re.Match[str], holes: list[str]) -> _Pieces:
-        features = [i for i in _items(match["x"], holes) if i is not None and i != "."]
-        return cls(target=_target(match["y"], holes), features=features)
 
 
 def _split(text: str) -> list[_Piece]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.parsing import Intent, OfflineParser
+from bot.parsing import Intent, OfflineParser, TableInfo
 from parsing_data import HOUSES, MODEL_IDS
 
 
@@ -134,11 +134,41 @@ PHRASINGS = [
         notes=["'price' is the column to predict, so it is not used as a feature."],
     ),
     # -- Other ways of naming the target and the features
+    # -- Model formulas: no model named means linear regression for numbers
     case(
         "price ~ age + size",
         Intent.TRAIN,
-        fields={"target_column": "price", "feature_columns": ["age", "size"]},
-        asks=["model_type"],
+        fields={"target_column": "price", "feature_columns": ["age", "size"], "model_type": "linear"},
+        notes=["No model named: 'price' holds numbers, so I will fit linear regression."],
+    ),
+    case(
+        "lm(price ~ .)",
+        Intent.TRAIN,
+        fields={"model_type": "linear", "target_column": "price"},
+    ),
+    case(
+        "fit a random forest with 300 trees: price ~ . - id - location",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"n_estimators": 300},
+            "model_type": "random_forest",
+            "target_column": "price",
+            "feature_columns": ["age", "size", "prize", "Sale Price", "outcome", "Profit and Loss"],
+        },
+    ),
+    case(
+        "glm(outcome ~ age + size, family = binomial)",
+        Intent.TRAIN,
+        fields={"model_type": "logistic", "target_column": "outcome", "feature_columns": ["age", "size"]},
+    ),
+    case(
+        "/train ridge `Sale Price` ~ age + `Profit and Loss`",
+        Intent.TRAIN,
+        fields={
+            "model_type": "ridge",
+            "target_column": "Sale Price",
+            "feature_columns": ["age", "Profit and Loss"],
+        },
     ),
     case(
         "regress price on age and size with an SVM",
@@ -499,6 +529,36 @@ def test_phrasing(
     assert [q.field for q in draft.questions] == asks
     assert draft.notes == notes
     assert draft.excluded == []
+
+
+@pytest.mark.parametrize(
+    ("text", "unsupported"),
+    [
+        ("log(price) ~ age", "`log(price)`"),
+        ("price ~ I(age^2) + size", "`I(age^2)`"),
+        ("price ~ age:size", "interactions"),
+        ("lm(price ~ age * size)", "interactions"),
+        ("glm(price ~ age, family = poisson)", "poisson family"),
+    ],
+)
+def test_formula_parts_not_supported_yet_get_a_sentence(text: str, unsupported: str) -> None:
+    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    assert draft.intent is Intent.TRAIN
+    assert draft.reply is not None and unsupported in draft.reply and "not supported yet" in draft.reply
+
+
+def test_a_formula_for_a_two_class_number_fits_logistic_regression() -> None:
+    table = TableInfo(
+        columns=["survived", "age"], kinds={"survived": "numeric", "age": "numeric"}, distinct={"survived": 2}
+    )
+    draft = OfflineParser().parse_now("survived ~ age", table=table, model_ids=[])
+    assert draft.fields["model_type"] == "logistic" and not draft.questions
+    assert draft.notes == ["No model named: 'survived' holds two classes, so I will fit logistic regression."]
+
+
+def test_formula_words_never_become_code() -> None:
+    draft = OfflineParser().parse_now("price ~ __import__('os').system('id')", table=HOUSES, model_ids=[])
+    assert draft.reply is not None and draft.fields["target_column"] == "price"
 
 
 def test_there_are_at_least_sixty_distinct_phrasings() -> None:
