@@ -19,6 +19,7 @@ from bot.parsing._draft import formula_model, model_label, resolve
 from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
 from bot.parsing._words import CUT, Found, read_settings
+from runner.spec import ModelType
 
 _HOLE = "\ue000"  # a set-aside name is written as _HOLE + chr(_FIRST + its index)
 _FIRST = 0xE100
@@ -79,6 +80,9 @@ _TRAIN = _any(
     r"|\bmake\s+(?:me\s+)?an?\s+(?:\w+\s+){0,3}model\b|\bclassify\b|\bregress\b|~"
     r"|\b(?:as|is)\s+(?:the\s+|my\s+)?(?:target|label)\b"
     r"|\btarget(?:\s+(?:column|variable))?\s*(?:is\b|=|:)"
+    r"|\b(?:response|outcome|dependent)(?:\s+(?:variable|column))?\s*(?:is\b|=|:)|\bdependent\s+variable\b"
+    r"|\b(?:covariates?|regressors?|(?:independent|explanatory)\s+variables?)\b"
+    r"|\bas\s+a\s+function\s+of\b|\bexplained\s+by\b|\bcontrolling\s+for\b"
 )
 _PREDICT = _any(
     r"\bpredictions?\b|\bscor(?:e|ing)\b|\bapply\b|\binference\b"
@@ -89,6 +93,7 @@ _PREDICT = _any(
 _PREDICT_WORD = _any(r"\bpredict\w*\b|\bforecast\w*\b|\bestimat\w*\b")
 # A question about a model ("how good is my last model?") asks for its details, not for a job.
 _QUESTION = _any(r"^\W*(?:how|what|which|why|is|are|was|were|does|did)\b")
+_REGRESS_VERB = _any(r"\bregress(?:ed|ing)?\b")
 _FEATURE_WORDS = _any(r"\b(?:using|from|based\s+on|given|with|by)\b")
 
 # Markers split the text into pieces; each piece gets the role of the marker before it.
@@ -98,7 +103,9 @@ _MARKERS = _any(
     r"|\bclassify(?:ing)?\b|\bclassification\s+of\b|\bforecast(?:ing)?\b|\bestimat(?:e|ing)\b"
     r"|\btarget(?:\s+(?:column|variable))?\s*(?:is\b|=|:|should\s+be\b|will\s+be\b)"
     r"|\btarget\s+(?:column|variable)\b"
-    r"|\blabel(?:\s+column)?\s*(?:is\b|=|:)|\by\s*=)"
+    r"|\blabel(?:\s+column)?\s*(?:is\b|=|:)|\by\s*=|\b(?:target|label)(?=\s+" + _HOLE + r")"
+    r"|\b(?:response|outcome|dependent)(?:\s+(?:variable|column))?\s*(?:is\b|=|:)"
+    r"|\b(?:response|outcome|dependent)\s+variable\b|\b(?:response|outcome)(?=\s+" + _HOLE + r"))"
     r"|(?P<regress>\bregress(?:ion\s+of)?\b)"
     r"|(?P<postfix_target>\b(?:as|is)\s+(?:the\s+|my\s+)?"
     r"(?:target|label|outcome|response|dependent\s+variable)(?:\s+(?:column|variable))?\b)"
@@ -107,8 +114,10 @@ _MARKERS = _any(
     r"|(?P<for>\bfor\b)"
     r"|(?P<features>\busing(?:\s+only)?\b|\bfrom\b|\bbased\s+on\b|\bgiven\b|\bwith(?:\s+only)?\b"
     r"|\bfeatures?\s*(?:are\b|is\b|=|:)|\bpredictors?\s*(?:are\b|=|:)|\binputs?\s*(?:are\b|=|:)"
-    r"|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bby\b)"
-    r"|(?P<on>\bon\b)"
+    r"|\b(?:covariates?|regressors?|(?:independent|explanatory)\s+variables?)(?:\s*(?:are\b|=|:))?"
+    r"|\bcontrolling\s+for\b|\badjust(?:ed|ing)\s+for\b|\bby\b)"
+    r"|(?P<on>\bon\b|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bexplained\s+by\b"
+    r"|\bagainst\b|\bvs\.?|\bversus\b)"
     r"|(?P<exclude>\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude\b|\bother\s+than\b|\bapart\s+from\b"
     r"|\bwithout(?:\s+using)?\b|\bignor(?:e|ing)\b|\bleav(?:e|ing)\s+out\b|\bdon'?t\s+use\b|\bdo\s+not\s+use\b"
     r"|\bnot\s+using\b|\bbesides\b|\bdrop(?:ping)?\b|\bnot(?=\s+" + _HOLE + r"))"  # "not <a column>"
@@ -158,6 +167,9 @@ class OfflineParser:
             fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
             if formula is not None and formula.model is not None and not found.models:
                 found.models.append(formula.model)
+            if _REGRESS_VERB.search(text) and not found.models:
+                found.models.append(ModelType.LINEAR)
+                notes.append("You said 'regress' and named no model, so I will fit linear regression.")
             if len(found.models) == 1:
                 fields["model_type"] = found.models[0].value
             elif found.models:
@@ -170,6 +182,7 @@ class OfflineParser:
             excluded = pieces.excluded
         elif intent is Intent.PREDICT and "return_probabilities" in found.fields:
             fields = {"return_probabilities": found.fields["return_probabilities"]}
+        refusals = [formula.unsupported] if formula is not None and formula.unsupported else []
         names_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL)
         draft = Draft(
             intent=intent,
@@ -177,7 +190,7 @@ class OfflineParser:
             notes=notes,
             model_id=ids[0] if ids and names_model else None,
             excluded=excluded,
-            reply=formula.unsupported if formula is not None else None,
+            reply=(refusals + found.unsupported or [None])[0],
         )
         draft = resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
         if formula is not None and intent is Intent.TRAIN and "model_type" not in draft.fields:
@@ -296,12 +309,13 @@ class _Pieces:
         everything = False  # the last piece said "all columns": a "but" after it leaves out
         regress = False
         low_targets = []
+        previous: _Piece | None = None
         for piece in pieces:
             role = piece.role
             if role == "regress":
                 regress, role = True, "target"
             if role == "on":
-                role = "features" if regress else "for"
+                role = "features" if regress or _response_before(result, previous, holes) else "for"
             if role == "but":
                 role = "exclude" if everything else None
             items = _items(piece.text, holes)
@@ -316,11 +330,27 @@ class _Pieces:
                 result.features += names
             elif role == "exclude":
                 result.excluded += names
+            previous = piece
         if result.target is None and low_targets:
             result.target = low_targets[0]
+        if result.target is None:  # "/train lasso medv alpha 0.1": a lone column named is the target
+            loose = [p for p in pieces if p.role is None and _HOLE_RE.search(p.text)]
+            named = [i for p in loose for i in _items(p.text, holes)]
+            if len(named) == 1:
+                result.target = named[0]
         result.features = list(dict.fromkeys(result.features))
         result.excluded = list(dict.fromkeys(result.excluded))
         return result
+
+
+def _response_before(result: _Pieces, previous: _Piece | None, holes: list[str]) -> bool:
+    """ "medv on rm": with no target yet, a piece with no role naming one column before "on" is the response."""
+    if result.target is not None or previous is None or previous.role is not None:
+        return False
+    if len(_HOLE_RE.findall(previous.text)) != 1:
+        return False
+    result.target = _target(previous.text, holes)
+    return True
 
 
 def _split(text: str) -> list[_Piece]:

@@ -20,6 +20,21 @@ _PCT = r"\s*(?P<pct>%|percent\b|per\s*cent\b)?"
 _TO = r"\s*(?:of|=|:|to|at|is)?\s*"
 _FLOAT_PARAMETERS = frozenset({"alpha", "C", "learning_rate", "dropout", "l1_ratio", "subsample", "epsilon"})
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES, "a"])
+_SPELLED = re.compile(rf"\b(?:{_NUMBER_WORD})(?:(?:\s+|-|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+_PARTS = {"half": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "tenth": 10}
+_SHARE = re.compile(
+    rf"\b(?P<n>a|an|one|two|three)[\s-]+(?P<part>{'|'.join(_PARTS)})s?\b|\bhalf\b", re.IGNORECASE
+)
 
 
 @dataclass
@@ -29,12 +44,43 @@ class Found:
     fields: dict[str, Any] = field(default_factory=dict)
     models: list[ModelType] = field(default_factory=list)
     tasks: set[TaskType] = field(default_factory=set)  # what "classifier", "regressor"... said
+    unsupported: list[str] = field(default_factory=list)  # sentences: asked for, not offered yet
 
     def hyper(self, name: str, value: Any) -> None:
         self.fields.setdefault("hyperparameters", {})[name] = value
 
     def preprocessing(self, name: str, value: str) -> None:
         self.fields.setdefault("preprocessing", {})[name] = value
+
+
+def spell_numbers(text: str) -> str:
+    """Number words as digits: "fifty trees" -> "50 trees", "a quarter" -> "25%" (a lone "one" stays)."""
+    text = _SHARE.sub(_share, text)
+    return _SPELLED.sub(_spelled, text)
+
+
+def _share(match: re.Match[str]) -> str:
+    if match["part"] is None:
+        return "50%"
+    count = {"a": 1, "an": 1}.get(match["n"].lower()) or _UNITS[match["n"].lower()]
+    return f"{round(100 * count / _PARTS[match['part'].lower()], 4)}%"
+
+
+def _spelled(match: re.Match[str]) -> str:
+    words = [w for w in re.split(r"[\s-]+", match[0].lower()) if w != "and"]
+    if words[0] == "a" and len(words) > 1 and words[1] in _SCALES:
+        words[0] = "one"
+    if "a" in words or words in (["one"],):
+        return match[0]
+    total = current = 0
+    for word in words:
+        if word in _SCALES:
+            current = max(current, 1) * _SCALES[word]
+            if word == "thousand":
+                total, current = total + current, 0
+        else:
+            current += _UNITS.get(word, 0) + _TENS.get(word, 0)
+    return str(total + current)
 
 
 def _number(text: str, *, name: str = "", percent: bool = False) -> int | float:
@@ -143,6 +189,14 @@ _SCALE_KIND = r"(?P<kind>min[\s-]*max|standard|robust|z[\s-]*score)"
 # not a layer size and "depth 5" is not a column), then preprocessing, then model names.
 _RULES: list[Rule] = [
     # -- cross-validation
+    _rule(
+        r"\b(?:leave[\s-]*(?:one|1|p)[\s-]*out|loo|loocv|jack[\s-]*knif\w*)"
+        r"(?:\s+(?:cross[\s-]*validat\w*|cv|validation))?\b",
+        lambda found, m: found.unsupported.append(
+            "Leave-one-out cross-validation is not supported yet; I can do k-fold cross-validation with "
+            "2 to 20 folds (for example '10-fold cross-validation') or a hold-out split."
+        ),
+    ),
     _rule(r"\b(?P<k>\d+)[\s-]*folds?\b(?:\s+cross[\s-]*validat\w*|\s+cv\b)?", _folds),
     _rule(
         r"\b(?:cross[\s-]*validat\w*|cv)(?:\s+(?:with|using|on|in|of))?\s*(?:=|:)?\s*"
@@ -332,6 +386,7 @@ _REGRESS = re.compile(r"\bregress(?:ion|or|ing)?\b", re.IGNORECASE)
 def read_settings(text: str) -> tuple[Found, str]:
     """The settings, validation, preprocessing and models `text` names, and the text without them."""
     found = Found()
+    text = spell_numbers(text)
     for pattern, action in _RULES:
         text = pattern.sub(functools.partial(_cut, found, action), text)
     found.tasks.update(_tasks_in(text))

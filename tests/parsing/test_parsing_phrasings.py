@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.parsing import Intent, OfflineParser, TableInfo
-from parsing_data import HOUSES, MODEL_IDS
+from parsing_data import BOSTON, HOUSES, MODEL_IDS
 
 
 def case(
@@ -559,6 +559,93 @@ def test_a_formula_for_a_two_class_number_fits_logistic_regression() -> None:
 def test_formula_words_never_become_code() -> None:
     draft = OfflineParser().parse_now("price ~ __import__('os').system('id')", table=HOUSES, model_ids=[])
     assert draft.reply is not None and draft.fields["target_column"] == "price"
+
+
+_LOO = (
+    "Leave-one-out cross-validation is not supported yet; I can do k-fold cross-validation with "
+    "2 to 20 folds (for example '10-fold cross-validation') or a hold-out split."
+)
+_REGRESS = "You said 'regress' and named no model, so I will fit linear regression."
+
+STATISTICAL = [
+    (
+        "linear regression of medv on rm",
+        {"model_type": "linear", "target_column": "medv", "feature_columns": ["rm"]},
+    ),
+    (
+        "OLS medv on rm and lstat",
+        {"model_type": "linear", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "regress medv on rm and lstat",
+        {
+            "learning_task": "regression",
+            "model_type": "linear",
+            "target_column": "medv",
+            "feature_columns": ["rm", "lstat"],
+        },
+    ),
+    (
+        "random forest of medv as a function of rm and lstat",
+        {"model_type": "random_forest", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "ridge: medv explained by rm, controlling for age",
+        {"model_type": "ridge", "target_column": "medv", "feature_columns": ["rm", "age"]},
+    ),
+    (
+        "lasso with response: medv, predictors: rm, lstat, age",
+        {"model_type": "lasso", "target_column": "medv", "feature_columns": ["rm", "lstat", "age"]},
+    ),
+    (
+        "svm, the outcome variable is medv and the covariates are rm and lstat",
+        {"model_type": "svm", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "dependent variable medv, independent variables rm, lstat, linear model",
+        {"model_type": "linear", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "random forest predicting medv with fifty trees",
+        {"hyperparameters": {"n_estimators": 50}, "model_type": "random_forest", "target_column": "medv"},
+    ),
+    (
+        "gradient boosting, target medv, two hundred trees",
+        {
+            "hyperparameters": {"n_estimators": 200},
+            "model_type": "gradient_boosting",
+            "target_column": "medv",
+        },
+    ),
+    (
+        "/train lasso medv alpha 0.1",
+        {"hyperparameters": {"alpha": 0.1}, "model_type": "lasso", "target_column": "medv"},
+    ),
+    (
+        "ridge to predict medv, hold out a quarter",
+        {"test_size": 0.25, "model_type": "ridge", "target_column": "medv"},
+    ),
+    (
+        "lasso for medv, hold out one third of the rows",
+        {"test_size": 0.333333, "model_type": "lasso", "target_column": "medv"},
+    ),
+    (
+        "ridge for medv with 10-fold cross-validation",
+        {"validation": "cross_validation", "cv_folds": 10, "model_type": "ridge", "target_column": "medv"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fields"), STATISTICAL, ids=[t for t, _ in STATISTICAL])
+def test_statistical_conventions(text: str, fields: dict[str, Any]) -> None:
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    assert (draft.intent, draft.fields, draft.questions, draft.reply) == (Intent.TRAIN, fields, [], None)
+    assert draft.notes == ([_REGRESS] if text.startswith("regress") else [])
+
+
+def test_leave_one_out_is_refused_with_a_sentence() -> None:
+    draft = OfflineParser().parse_now("ridge for medv with leave-one-out CV", table=BOSTON, model_ids=[])
+    assert draft.reply == _LOO
 
 
 def test_there_are_at_least_sixty_distinct_phrasings() -> None:
