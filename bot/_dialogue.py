@@ -29,7 +29,7 @@ from bot._format import (
 )
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
-from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, make_parser, to_task
+from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, closest, make_parser, to_task
 from config import Settings
 from config.errors import JobError, StatAgentError
 from config.log import get_logger
@@ -314,7 +314,9 @@ class Dialogue:
         elif command == "cancel":
             await self._cancel(message, chat, sink)
         else:
-            await sink.send(Text(f"I do not know /{command}. /help lists what I can do."))
+            meant = closest(command, _COMMANDS)
+            hint = f" Did you mean /{meant}?" if meant else ""
+            await sink.send(Text(f"I do not know /{command}.{hint} /help lists what I can do."))
 
     # -- drafts and questions ------------------------------------------------------------
 
@@ -593,6 +595,11 @@ _NOT_UNDERSTOOD = (
     "• Train a logistic regression to classify outcome using all features\n"
     "• Use model model_1a2b3c4d to make predictions\n"
     "/help lists everything I can do."
+)
+
+
+_COMMANDS = frozenset(
+    "start help data datasets dataset train predict models model delete jobs cancel".split()
 )
 
 

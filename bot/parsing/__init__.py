@@ -19,6 +19,7 @@ from bot.parsing._cli import parse_command, register
 from bot.parsing._draft import to_task
 from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, Parser, Question, TableInfo
+from bot.parsing._typos import closest
 
 __all__ = [
     "ClaudeParser",
@@ -29,6 +30,7 @@ __all__ = [
     "Question",
     "TableInfo",
     "answer",
+    "closest",
     "make_parser",
     "parse_command",
     "register",

@@ -18,6 +18,7 @@ from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
 from bot.parsing._draft import formula_model, model_label, resolve
 from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
+from bot.parsing._typos import correct, said
 from bot.parsing._words import CUT, Found, read_settings
 from runner.spec import ModelType
 
@@ -144,6 +145,7 @@ class OfflineParser:
         """`parse`, synchronously."""
         holes: list[str] = []
         text = _set_aside_quotes(_without_holes(text), holes)
+        text, fixes = correct(text, table.columns if table is not None else [])
         intent, text = _slash_intent(text)
         formula = find_formula(text)
         if formula is not None:
@@ -161,7 +163,8 @@ class OfflineParser:
             intent = _intent(plain, found, ids, latest, pieces, table)
 
         fields: dict[str, Any] = {}
-        notes: list[str] = []
+        notes: list[str] = [said(fixes)] if fixes else []
+        notes += found.notes
         excluded: list[str] = []
         if intent is Intent.TRAIN:
             fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
@@ -267,7 +270,7 @@ def _intent(
         return Intent.SHOW_MODEL
     if ids or latest or _PREDICT.search(text):
         return Intent.PREDICT
-    if found.models or "learning_task" in found.fields:
+    if found.models or found.notes or "learning_task" in found.fields:
         return Intent.TRAIN
     if _PREDICT_WORD.search(text):
         # "predict price" trains a model for a column; "predict the new rows" uses one.

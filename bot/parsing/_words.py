@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.parsing._draft import model_label
 from runner.spec import MODEL_TASKS, MissingStrategy, ModelType, Scaling, TaskType, Validation
 
 CUT = " ; "  # what a recognised phrase is replaced with: it ends a stretch of column names
@@ -45,6 +46,7 @@ class Found:
     models: list[ModelType] = field(default_factory=list)
     tasks: set[TaskType] = field(default_factory=set)  # what "classifier", "regressor"... said
     unsupported: list[str] = field(default_factory=list)  # sentences: asked for, not offered yet
+    notes: list[str] = field(default_factory=list)  # a model the catalogue lacks, and what stands in
 
     def hyper(self, name: str, value: Any) -> None:
         self.fields.setdefault("hyperparameters", {})[name] = value
@@ -178,6 +180,20 @@ def _model(model: ModelType, degree: int | None = None) -> Callable[[Found, re.M
             found.tasks.update(_tasks_in(match[0]))
         if degree is not None:
             found.hyper("degree", degree)
+
+    return action
+
+
+def _lacking(name: str, closest: ModelType, *, used: bool) -> Callable[[Found, re.Match[str]], None]:
+    """A model the catalogue lacks: said so, and the closest one used (`used`) or offered."""
+
+    def action(found: Found, match: re.Match[str]) -> None:
+        if used:
+            _model(closest)(found, match)
+            label = model_label(closest)
+            found.notes.append(f"I do not have {name}; I will use {label}, the closest I have.")
+        else:
+            found.notes.append(f"I do not have {name} yet; the closest I have is {model_label(closest)}.")
 
     return action
 
@@ -344,8 +360,10 @@ _RULES: list[Rule] = [
     _rule(r"\belastic[\s_-]*net(?:\s+regression)?\b", _model(ModelType.ELASTICNET)),
     _rule(r"\bridge(?:\s+regression)?\b", _model(ModelType.RIDGE)),
     _rule(r"\blasso(?:\s+regression)?\b", _model(ModelType.LASSO)),
+    _rule(r"\bl2(?:[\s-]*(?:regulari[sz]\w*|penal\w*))?\b", _model(ModelType.RIDGE)),
+    _rule(r"\bl1(?:[\s-]*(?:regulari[sz]\w*|penal\w*))?\b", _model(ModelType.LASSO)),
     _rule(
-        r"\bordinary\s+least\s+squares\b|\bols\b|\blinear(?:\s+regression)?(?:\s+model)?\b",
+        r"\bordinary\s+least\s+squares\b|\bols\b|\bglm\b|\blinear(?:\s+regression)?(?:\s+model)?\b",
         _model(ModelType.LINEAR),
     ),
     _rule(
@@ -359,10 +377,21 @@ _RULES: list[Rule] = [
     ),
     _rule(
         r"\b(?:gradient[\s_-]*boost(?:ing|ed)?(?:\s+(?:trees?|machines?|classifier|regressor|model))?"
-        r"|gbm|gbdt|gbt|boosted\s+(?:decision\s+)?trees?|xgboost(?:[\s-]*like)?|lightgbm|catboost"
-        r"|boosting)\b",
+        r"|gbm|gbdt|gbt|gb|boosted\s+(?:decision\s+)?trees?|boosting)\b",
         _model(ModelType.GRADIENT_BOOSTING),
     ),
+    _rule(r"\bxgboost\b", _lacking("XGBoost", ModelType.GRADIENT_BOOSTING, used=True)),
+    _rule(r"\blight[\s-]*gbm\b", _lacking("LightGBM", ModelType.GRADIENT_BOOSTING, used=True)),
+    _rule(r"\bcat[\s-]*boost\b", _lacking("CatBoost", ModelType.GRADIENT_BOOSTING, used=True)),
+    _rule(
+        r"\b(?:a\s+)?(?:single\s+)?(?:decision|regression|classification|cart)\s+trees?\b|\bcart\b",
+        _lacking("a single decision tree", ModelType.RANDOM_FOREST, used=False),
+    ),
+    _rule(
+        r"\b(?:knn|k[\s-]*nn|k[\s-]*nearest[\s-]*neighbou?rs?)(?:\s+(?:regression|classifier|model))?\b",
+        _lacking("k-nearest neighbours", ModelType.RANDOM_FOREST, used=False),
+    ),
+    _rule(r"\bnaive[\s-]*bayes\b", _lacking("naive Bayes", ModelType.LOGISTIC, used=False)),
     _rule(
         r"\b(?:neural[\s_-]*net(?:work)?s?|nn|mlp|multi[\s-]*layer\s+perceptron"
         r"|deep[\s-]+learning(?:\s+model)?|deep\s+net(?:work)?)\b",

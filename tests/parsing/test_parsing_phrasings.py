@@ -278,6 +278,7 @@ PHRASINGS = [
         "XGBoost-like model for price please",
         Intent.TRAIN,
         fields={"model_type": "gradient_boosting", "target_column": "price"},
+        notes=["I do not have XGBoost; I will use gradient boosting, the closest I have."],
     ),
     case(
         "train a lasso with alpha 0.5 to predict price",
@@ -646,6 +647,54 @@ def test_statistical_conventions(text: str, fields: dict[str, Any]) -> None:
 def test_leave_one_out_is_refused_with_a_sentence() -> None:
     draft = OfflineParser().parse_now("ridge for medv with leave-one-out CV", table=BOSTON, model_ids=[])
     assert draft.reply == _LOO
+
+
+ABBREVIATIONS = [
+    ("GB for medv", "gradient_boosting"),
+    ("GBM for medv", "gradient_boosting"),
+    ("RF for medv", "random_forest"),
+    ("SVR for medv", "svm"),
+    ("OLS for medv", "linear"),
+    ("GLM for medv", "linear"),
+    ("NN for medv", "neural_network"),
+    ("MLP for medv", "neural_network"),
+    ("elastic net for medv", "elasticnet"),
+    ("ridge (L2) for medv", "ridge"),
+    ("lasso (L1) for medv", "lasso"),
+]
+
+
+@pytest.mark.parametrize(("text", "model"), ABBREVIATIONS)
+def test_abbreviations_of_models(text: str, model: str) -> None:
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    assert draft.fields == {"model_type": model, "target_column": "medv"} and not draft.questions
+
+
+def test_typos_are_put_right_and_said() -> None:
+    draft = OfflineParser().parse_now("trian a ranodm forrest to predcit medv", table=BOSTON, model_ids=[])
+    assert draft.fields == {"model_type": "random_forest", "target_column": "medv"}
+    assert draft.notes == [
+        "I read 'trian' as 'train', 'ranodm' as 'random', 'forrest' as 'forest' and 'predcit' as 'predict'."
+    ]
+
+
+def test_a_word_close_to_a_column_is_left_to_the_column_matcher() -> None:
+    table = TableInfo(columns=["trains", "price"], kinds={"trains": "numeric", "price": "numeric"})
+    draft = OfflineParser().parse_now("ridge for price using trainz", table=table, model_ids=[])
+    assert draft.fields["feature_columns"] == ["trains"]
+    assert not any(n.startswith("I read") for n in draft.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("fit a decision tree for medv", "I do not have a single decision tree yet; the closest I have is"),
+        ("knn regression of medv on rm", "I do not have k-nearest neighbours yet; the closest I have is"),
+    ],
+)
+def test_models_the_catalogue_lacks_are_named(text: str, note: str) -> None:
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    assert draft.notes == [f"{note} random forest."] and [q.field for q in draft.questions] == ["model_type"]
 
 
 def test_there_are_at_least_sixty_distinct_phrasings() -> None:
