@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,6 +34,12 @@ MODEL_ORDER = [
     ModelType.SVM,
     ModelType.NEURAL_NETWORK,
 ]
+_TARGET_NAME = re.compile(
+    r"price|value|target|label|class|outcome|response|survived|species|churn|default|result|score|sales"
+    r"|income|salary|cost|medv|^y$",
+    re.IGNORECASE,
+)
+_IDENTIFIER = re.compile(r"^(?:id|index|row|name)$|[_\s]id$|^id[_\s]", re.IGNORECASE)
 _CATEGORY_KINDS = frozenset({"categorical", "boolean", "text"})
 _MODEL_QUESTION = {
     Intent.PREDICT: "Which model should I use for the predictions?",
@@ -96,7 +103,7 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
             Question(
                 field="target_column",
                 text="Which column should the model predict?",
-                options=list(table.columns) if table else [],
+                options=_likely_targets(table, fields.get("feature_columns") or []) if table else [],
             )
         )
 
@@ -131,6 +138,16 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
     if model_question:
         questions.append(model_question)
     return dataclasses.replace(draft, fields=fields, questions=questions, notes=notes, excluded=excluded)
+
+
+def _likely_targets(table: TableInfo, features: list[str]) -> list[str]:
+    """The columns, likeliest targets first: names targets often have, then the last column
+    (tables often end with it), then the rest; the features named and identifiers come last."""
+    columns = list(table.columns)
+    unlikely = [c for c in columns if c in features or _IDENTIFIER.search(c)]
+    named = [c for c in columns if _TARGET_NAME.search(c) and c not in unlikely]
+    last = [columns[-1]] if columns and columns[-1] not in unlikely else []
+    return _unique(named + last + [c for c in columns if c not in unlikely] + unlikely)
 
 
 def _column_question(found: Match) -> Question:

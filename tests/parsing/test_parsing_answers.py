@@ -66,8 +66,9 @@ def test_two_equally_close_columns_are_asked_about_then_the_model() -> None:
 
 def test_no_target_asks_with_every_column_and_a_categorical_answer_offers_classifiers() -> None:
     draft = parse("train a model")
+    likely_first = ["price", "Sale Price", "outcome", "Profit and Loss", "age", "size", "location", "prize", "id"]
     assert draft.questions[0] == Question(
-        field="target_column", text="Which column should the model predict?", options=HOUSES.columns
+        field="target_column", text="Which column should the model predict?", options=likely_first
     )
     draft = reply(draft, "outcome")
     assert draft.questions == [
@@ -130,9 +131,9 @@ def test_an_unknown_model_name_keeps_the_question_open() -> None:
 
 
 def test_everything_except_an_unknown_column_waits_for_the_answer() -> None:
-    draft = parse("train ridge to predict price with everything except identifier")
-    assert [q.field for q in draft.questions] == ["column:identifier"]
-    assert draft.excluded == ["identifier"] and "feature_columns" not in draft.fields
+    draft = parse("train ridge to predict price with everything except serial")
+    assert [q.field for q in draft.questions] == ["column:serial"]
+    assert draft.excluded == ["serial"] and "feature_columns" not in draft.fields
     draft = reply(draft, "id")
     assert draft.questions == [] and draft.excluded == []
     assert draft.fields["feature_columns"] == [
@@ -144,6 +145,12 @@ def test_everything_except_an_unknown_column_waits_for_the_answer() -> None:
         "outcome",
         "Profit and Loss",
     ]
+
+
+def test_target_buttons_put_the_features_named_last() -> None:
+    draft = parse("train a random forest using price and age")
+    assert draft.questions[0].options[:2] == ["Sale Price", "outcome"]
+    assert draft.questions[0].options[-3:] == ["price", "age", "id"]
 
 
 def test_leaving_out_every_column_asks_for_features() -> None:

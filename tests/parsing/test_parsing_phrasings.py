@@ -697,5 +697,33 @@ def test_models_the_catalogue_lacks_are_named(text: str, note: str) -> None:
     assert draft.notes == [f"{note} random forest."] and [q.field for q in draft.questions] == ["model_type"]
 
 
+_BODY = TableInfo(
+    columns=["body_weight_kg", "height_cm", "age_years", "bill_length_mm", "flipper_length_mm", "wt", "mpg"],
+    kinds={},
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "column"),
+    [
+        ("body weight", "body_weight_kg"),  # words of the column, the unit dropped
+        ("age", "age_years"),
+        ("heights", "height_cm"),  # a plural
+        ("miles per gallon", "mpg"),  # a column abbreviating the words
+        ("median value (mpg)", "mpg"),  # the name in parentheses
+    ],
+)
+def test_columns_described_in_words_are_matched_and_the_match_said(written: str, column: str) -> None:
+    draft = OfflineParser().parse_now(f"ridge to predict {written}", table=_BODY, model_ids=[])
+    assert draft.fields["target_column"] == column and not draft.questions
+    assert draft.notes == ([] if "(" in written else [f"Matched '{written}' to column '{column}'."])
+
+
+def test_a_description_fitting_two_columns_is_asked_about() -> None:
+    draft = OfflineParser().parse_now("ridge to predict length", table=_BODY, model_ids=[])
+    assert draft.questions[0].field == "column:length"
+    assert draft.questions[0].options == ["bill_length_mm", "flipper_length_mm"]
+
+
 def test_there_are_at_least_sixty_distinct_phrasings() -> None:
     assert len({p.values[0].casefold() for p in PHRASINGS}) >= 60
