@@ -145,8 +145,10 @@ def _likely_targets(table: TableInfo, features: list[str]) -> list[str]:
     (tables often end with it), then the rest; the features named and identifiers come last."""
     columns = list(table.columns)
     unlikely = [c for c in columns if c in features or _IDENTIFIER.search(c)]
-    named = [c for c in columns if _TARGET_NAME.search(c) and c not in unlikely]
     last = [columns[-1]] if columns and columns[-1] not in unlikely else []
+    named = [c for c in columns if _TARGET_NAME.search(c) and c not in unlikely]
+    if set(last) & set(named):  # a likely name in the last column is the likeliest of all
+        named = last + named
     return _unique(named + last + [c for c in columns if c not in unlikely] + unlikely)
 
 
@@ -164,7 +166,15 @@ def _column_question(found: Match) -> Question:
 def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo | None) -> Question | None:
     kind = table.kinds.get(target) if table and target else None
     said = fields.get("learning_task")
-    wanted = TaskType(said) if said else (TaskType.CLASSIFICATION if kind in _CATEGORY_KINDS else None)
+    two_class = table is not None and target is not None and table.distinct.get(target) == 2
+    if said:
+        wanted: TaskType | None = TaskType(said)
+    elif kind in _CATEGORY_KINDS:
+        wanted = TaskType.CLASSIFICATION
+    elif kind == "numeric" and not two_class:  # never offer a classifier for numbers; a 0/1 column gets both
+        wanted = TaskType.REGRESSION
+    else:
+        wanted = None
     options = _models_for(wanted)
     model = fields.get("model_type")
     if model is None:
@@ -175,9 +185,14 @@ def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo
         return None
     if said:
         text = f"A {model_label(model)} model cannot do {wanted.value}. Which model should I use?"
-    else:
+    elif wanted is TaskType.CLASSIFICATION:
         text = (
             f"'{target}' holds categories, and a {model_label(model)} model only predicts numbers. "
+            "Which model should I use?"
+        )
+    else:
+        text = (
+            f"'{target}' holds numbers, and a {model_label(model)} model only predicts classes. "
             "Which model should I use?"
         )
     return Question(field="model_type", text=text, options=options)

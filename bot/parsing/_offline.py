@@ -61,6 +61,41 @@ _HELP = _whole(
     r"help(?:\s+me)?(?:\s+please)?|what\s+can\s+you\s+do|what\s+do\s+you\s+do|how\s+does\s+(?:this|it)\s+work"
     r"|how\s+do\s+i\s+(?:use\s+(?:this|you|it)|start)|commands|usage|start|hi|hello|hey|menu|\?"
 )
+_SMALL_TALK = _whole(
+    r"(?:ok(?:ay)?\s*,?\s*)?(?:thanks?(?:\s+you)?(?:\s+(?:a\s+lot|so\s+much|very\s+much))?|thx|ty|cheers"
+    r"|great|cool|nice|perfect|awesome|good\s+(?:bot|job)|bye|goodbye|see\s+you|how\s+are\s+you)"
+    r"(?:\s*,?\s*(?:thanks|bot|mate|!))*"
+)
+_SMALL_TALK_REPLY = "You're welcome! Send another table or ask for another model whenever you like."
+# Things people ask that the bot does not do yet, each with the nearest thing it does.
+_NOT_YET = [
+    (
+        _any(r"\bcorrelat\w*|\bcovariance\b"),
+        "I can't compute correlations yet. The nearest I can do: /data describes each column, and a "
+        "trained model (for example 'price ~ size + rooms') lists the columns that matter most.",
+    ),
+    (
+        _any(r"\b(?:plot|chart|graph|histogram|scatter\s*plot|box\s*plot|visuali[sz]\w*|draw)\b"),
+        "I can't draw plots on request yet. Every trained model comes with its own plots; /data describes "
+        "each column in words.",
+    ),
+    (
+        _any(r"\b(?:p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?|t[\s-]*test)\b"),
+        "I can't test significance yet (p-values, confidence intervals). The nearest I can do: a trained "
+        "model lists the columns that matter most (feature importance), and /model shows it again.",
+    ),
+    (
+        _any(r"\b(?:tun(?:e|ing)|grid[\s-]*search|hyper[\s-]*parameter\s+search|optimi[sz]e\s+the)\b"),
+        "I can't tune settings automatically yet. Set them yourself, for example 'random forest for price "
+        "with 300 trees and depth 8', and compare the scores in /models.",
+    ),
+    (
+        _any(r"\b(?:which|what)\s+(?:\w+\s+)?(?:model|algorithm|method)\s+(?:is|would\s+be|works)\s+best\b"
+             r"|\bbest\s+(?:model|algorithm)\b|\bcompare\s+(?:the\s+|my\s+)?models\b"),
+        "I can't pick the best model for you yet. Train two or three (for example a linear regression "
+        "and a random forest for the same column) and compare their scores in /models.",
+    ),
+]
 _DELETE = _any(r"\b(?:delete|remove|erase|discard|get\s+rid\s+of|forget|throw\s+away)\b[^.;!?]*\bmodel")
 _LIST = _any(
     r"\b(?:list|show|see|display|view|what\s+are|which\s+are|what|which)\b[^.;!?]*\bmodels\b"
@@ -68,7 +103,7 @@ _LIST = _any(
 )
 _SHOW = _any(
     r"\b(?:show|describe|details?|info(?:rmation)?|about|tell\s+me\s+about|inspect|look\s+at|explain"
-    r"|display|view)\b[^.;!?]*\bmodel\b"
+    r"|display|view|coefficients?|coefs?|summary|summari[sz]e|interpret)\b[^.;!?]*\bmodel(?:_[0-9a-z]+)?\b"
 )
 _DATA = _any(
     r"\bwhat'?s\s+in\s+(?:my|the|this)\s+(?:data|table|file|dataset|spreadsheet)\b"
@@ -160,6 +195,8 @@ class OfflineParser:
         pieces = _Pieces.read(rest, holes) if formula is None else _Pieces.of_formula(formula, holes)
         if intent is None:
             plain = _set_aside_columns(text, table, list(holes)) if table is not None else text
+            if reply := _short_answer(plain):
+                return Draft(intent=Intent.UNKNOWN, reply=reply)
             intent = _intent(plain, found, ids, latest, pieces, table)
 
         fields: dict[str, Any] = {}
@@ -246,6 +283,13 @@ def _slash_intent(text: str) -> tuple[Intent | None, str]:
     if not match:
         return None, text
     return _SLASH_INTENTS.get(match["command"].lower(), Intent.UNKNOWN), match["rest"]
+
+
+def _short_answer(text: str) -> str | None:
+    """The answer to small talk, or the "not yet" of something the bot does not do."""
+    if _SMALL_TALK.match(text):
+        return _SMALL_TALK_REPLY
+    return next((sentence for pattern, sentence in _NOT_YET if pattern.search(text)), None)
 
 
 def _intent(
