@@ -151,6 +151,7 @@ _MARKERS = _any(
     r"|(?P<features>\busing(?:\s+only)?\b|\bfrom\b|\bbased\s+on\b|\bgiven\b|\bwith(?:\s+only)?\b"
     r"|\bfeatures?\s*(?:are\b|is\b|=|:)|\bpredictors?\s*(?:are\b|=|:)|\binputs?\s*(?:are\b|=|:)"
     r"|\b(?:covariates?|regressors?|(?:independent|explanatory)\s+variables?)(?:\s*(?:are\b|=|:))?"
+    r"|\b(?:predictors?|features?|inputs?)(?=\s+" + _HOLE + r")"
     r"|\bcontrolling\s+for\b|\badjust(?:ed|ing)\s+for\b|\bby\b)"
     r"|(?P<on>\bon\b|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bexplained\s+by\b"
     r"|\bagainst\b|\bvs\.?|\bversus\b)"
@@ -391,8 +392,8 @@ class _Pieces:
 
 
 def _response_before(result: _Pieces, previous: _Piece | None, holes: list[str]) -> bool:
-    """ "medv on rm": with no target yet, a piece with no role naming one column before "on" is the response."""
-    if result.target is not None or previous is None or previous.role is not None:
+    """ "medv on rm", "for medv on rm": with no target yet, one column named just before "on" is the response."""
+    if result.target is not None or previous is None or previous.role not in (None, "for"):
         return False
     if len(_HOLE_RE.findall(previous.text)) != 1:
         return False
