@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from runner.spec import ModelType
 
+# Names may hold private-use characters: the parser's stand-ins for names it set aside (quoted ones).
 _TOKEN = re.compile(
     r"\s*(?:(?P<name>`[^`]+`|[A-Za-z_.\ue000-\uf8ff][\w.\ue000-\uf8ff]*)|(?P<number>\d+(?:\.\d+)?)"
     r"|(?P<op>[~+\-:*^/(),=|]))"
@@ -28,14 +29,13 @@ _NOT_YET = (
 
 @dataclass
 class Formula:
-    """What a formula says: the response, the predictors (or all columns, `dot`), those left out."""
+    """What a formula says: the response, the predictors (none listed: all columns), those left out."""
 
     start: int
     end: int
     target: str | None
     features: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
-    dot: bool = False
     model: ModelType | None = None
     unsupported: str | None = None
 
@@ -97,9 +97,7 @@ def _terms(text: str, position: int, formula: Formula) -> None:
                     what=f"a transform such as `{text[token.start(1):end]}`"
                 )
                 position = end
-            elif value == ".":
-                formula.dot = formula.dot or sign == "+"
-            else:
+            elif value != ".":  # "." is every column, as is a formula that lists none
                 name = value.strip("`") if value.startswith("`") else value.rstrip(".")
                 (formula.features if sign == "+" else formula.excluded).append(name)
             expect_term = False
