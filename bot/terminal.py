@@ -201,7 +201,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.add_argument("--out", type=Path, help="where plots and files go (default: DATA_DIR/chat/USER)")
     chat.add_argument(
         "--log-level",
-        help="show log lines of this level on stderr (default: none; they go to chat.log in the --out folder)",
+        help="show log lines of this level on stderr (default: none, they go to chat.log in --out)",
     )
     chat.set_defaults(func=_chat_command)
 

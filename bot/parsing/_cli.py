@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--eval",
         type=Path,
         metavar="CORPUS",
-        help="score the offline parser (and Claude, with ANTHROPIC_API_KEY) on a phrasing corpus (JSON Lines)",
+        help="score the offline parser (and Claude, with ANTHROPIC_API_KEY) on a phrasing corpus",
     )
     command.add_argument(
         "--data", type=Path, metavar="FILE", help="the table (CSV, Excel or Parquet) it is about"

@@ -24,7 +24,7 @@ from typing import Any
 from bot.parsing._types import Draft, Parser, TableInfo
 
 EVAL_BAR = 0.95  # the share of the corpus the offline parser must get fully right
-EVAL_MODEL_IDS = ["model_6b94bcbb", "model_00ff00ff"]  # the saved models every case may refer to, newest first
+EVAL_MODEL_IDS = ["model_6b94bcbb", "model_00ff00ff"]  # the saved models cases may name, newest first
 _EVAL_USER = "corpus"
 
 
@@ -81,7 +81,8 @@ def corpus_table(path: Path) -> TableInfo:
 
 def load_corpus(path: Path) -> tuple[list[Case], dict[str, TableInfo]]:
     """The cases of a corpus file and the tables they are about."""
-    cases = [Case(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cases = [Case(**json.loads(line)) for line in lines if line.strip()]
     tables = {name: corpus_table(path.parent / f"{name}.csv") for name in sorted({c.table for c in cases})}
     return cases, tables
 

@@ -193,7 +193,7 @@ class OfflineParser:
         rest = _MODEL_ID.sub(CUT, rest)
         if table is not None:
             rest = _set_aside_columns(rest, table, holes)
-        pieces = _Pieces.read(rest, holes) if formula is None else _Pieces.of_formula(formula, holes)
+        pieces = _Pieces.read(rest, holes, table) if formula is None else _Pieces.of_formula(formula, holes)
         if intent is None:
             plain = _set_aside_columns(text, table, list(holes)) if table is not None else text
             if reply := _short_answer(plain):
@@ -351,7 +351,7 @@ class _Pieces:
         )
 
     @classmethod
-    def read(cls, text: str, holes: list[str]) -> _Pieces:
+    def read(cls, text: str, holes: list[str], table: TableInfo | None = None) -> _Pieces:
         pieces = _split(text)
         result = cls()
         everything = False  # the last piece said "all columns": a "but" after it leaves out
@@ -372,8 +372,8 @@ class _Pieces:
             target = _target(piece.text, holes) if role in ("target", "for") else None
             if role == "target" and result.target is None and target is not None:
                 result.target = target
-            elif role == "for" and target is not None and _HOLE_RE.search(piece.text):
-                low_targets.append(target)  # "for price prediction", "train it on price"
+            elif role == "for" and target is not None and _named(piece.text, target, table):
+                low_targets.append(target)  # "for price prediction", "train it on price", "for body mass"
             elif role == "features":
                 result.features += names
             elif role == "exclude":
@@ -391,8 +391,15 @@ class _Pieces:
         return result
 
 
+def _named(piece: str, written: str, table: TableInfo | None) -> bool:
+    """`piece` names a column, or `written` describes exactly one ("body mass" for body_mass_g)."""
+    if _HOLE_RE.search(piece):
+        return True
+    return table is not None and match_column(written, table.columns).column is not None
+
+
 def _response_before(result: _Pieces, previous: _Piece | None, holes: list[str]) -> bool:
-    """ "medv on rm", "for medv on rm": with no target yet, one column named just before "on" is the response."""
+    """ "medv on rm", "for medv on rm": with no target yet, one column named before "on" is the response."""
     if result.target is not None or previous is None or previous.role not in (None, "for"):
         return False
     if len(_HOLE_RE.findall(previous.text)) != 1:

@@ -23,8 +23,6 @@ CORPUS = Path(__file__).parent / "corpus" / "corpus.jsonl"
 CASES, TABLES = load_corpus(CORPUS)
 # What the offline parser still gets wrong, and why.
 KNOWN_MISSES = {
-    # "for" + a description that is not a column name: the target is not taken from it.
-    "random forest for body mass with twenty trees",
     # mtcars has a column named "model", so "to model mpg" names two columns before "explained by".
     "use a gradient bosting to model mpg explained by wt and hp",
 }
@@ -63,7 +61,9 @@ async def test_claude_parser_on_the_corpus(tmp_path: Path) -> None:
     assert score.share >= EVAL_BAR, score.text("Claude parser")
 
 
-async def test_statagent_parse_eval_prints_the_score_and_the_misses(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_statagent_parse_eval_prints_the_score_and_the_misses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["parse", "--eval", str(CORPUS)])
