@@ -29,7 +29,18 @@ from bot._format import (
 )
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
-from bot.parsing import Draft, Intent, Parser, Question, TableInfo, answer, make_parser, to_task
+from bot.parsing import (
+    Draft,
+    Intent,
+    Parser,
+    Question,
+    TableInfo,
+    answer,
+    closest,
+    follow_up,
+    make_parser,
+    to_task,
+)
 from config import Settings
 from config.errors import JobError, StatAgentError
 from config.log import get_logger
@@ -91,6 +102,7 @@ class _Chat:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     dataset: DatasetRecord | None = None
     question: _Question | None = None
+    last_request: Draft | None = None  # the last training request sent as a job, for follow-up edits
     running_jobs: set[str] = field(default_factory=set)
 
 
@@ -271,6 +283,10 @@ class Dialogue:
             await self._answer(message, chat, sink, text)
         else:
             draft = await self._parse(message, chat, text)
+            if chat.last_request is not None:
+                table = _table(await self._dataset(message.user_id, chat))
+                edited = await asyncio.to_thread(follow_up, chat.last_request, text, draft, table)
+                draft = edited or draft
             await self._proceed(message, chat, sink, draft, shown_notes=())
 
     async def _command(self, message: Incoming, chat: _Chat, sink: Sink, text: str) -> None:
@@ -314,7 +330,9 @@ class Dialogue:
         elif command == "cancel":
             await self._cancel(message, chat, sink)
         else:
-            await sink.send(Text(f"I do not know /{command}. /help lists what I can do."))
+            meant = closest(command, _COMMANDS)
+            hint = f" Did you mean /{meant}?" if meant else ""
+            await sink.send(Text(f"I do not know /{command}.{hint} /help lists what I can do."))
 
     # -- drafts and questions ------------------------------------------------------------
 
@@ -353,6 +371,9 @@ class Dialogue:
             return
         if draft.intent is Intent.CANCEL:
             await self._cancel(message, chat, sink)
+            return
+        if draft.reply is not None:
+            await sink.send(Text(draft.reply))
             return
         if draft.intent is Intent.UNKNOWN:
             await sink.send(Text("\n".join([*notes, _NOT_UNDERSTOOD])))
@@ -423,6 +444,7 @@ class Dialogue:
             dataset_id=dataset.dataset_id,
             conversation_id=message.chat_id,
         )
+        chat.last_request = draft
         header = _train_header(task.model_type, task.target_column or "")
         await self._submit(message, chat, sink, task, header=header)
 
@@ -583,6 +605,11 @@ _NOT_UNDERSTOOD = (
     "• Train a logistic regression to classify outcome using all features\n"
     "• Use model model_1a2b3c4d to make predictions\n"
     "/help lists everything I can do."
+)
+
+
+_COMMANDS = frozenset(
+    "start help data datasets dataset train predict models model delete jobs cancel".split()
 )
 
 

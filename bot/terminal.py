@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import shutil
 import sys
 import threading
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from bot._dialogue import Dialogue, open_dialogue
 from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload, upload_limit
 from config import Settings
+from config.log import configure_logging
 from store import Store
 
 __all__ = ["CHAT_ID", "TerminalSink", "register", "run_chat"]
@@ -38,6 +42,7 @@ class TerminalSink:
         self._sent = 0
         self._texts: dict[int, str] = {}
         self._choices: tuple[Button, ...] = ()
+        self._started = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")  # this chat's files start so
 
     async def send(self, reply: Reply) -> MessageRef:
         self._sent += 1
@@ -76,10 +81,19 @@ class TerminalSink:
         return Incoming(user_id=user_id, chat_id=CHAT_ID, text=line)
 
     def _keep(self, source: Path, name: str) -> Path:
+        """A copy of `source` in the folder, under a name no earlier chat's file has."""
         self._folder.mkdir(parents=True, exist_ok=True)
-        target = (self._folder / f"{self._sent:03d}-{Path(name).name}").resolve()
-        shutil.copyfile(source, target)
-        return target
+        stem = f"{self._started}-{self._sent:03d}"
+        for attempt in itertools.count(1):
+            suffix = f"-{attempt}" if attempt > 1 else ""
+            target = (self._folder / f"{stem}{suffix}-{Path(name).name}").resolve()
+            try:
+                with source.open("rb") as reading, target.open("xb") as writing:  # never replaces a file
+                    shutil.copyfileobj(reading, writing)
+            except FileExistsError:
+                continue
+            return target
+        raise AssertionError("unreachable")
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -185,16 +199,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.add_argument("--data", type=Path, help="a table to send first (CSV, XLSX, Parquet)")
     chat.add_argument("--user", default="terminal", help="whose models and tables (default: terminal)")
     chat.add_argument("--out", type=Path, help="where plots and files go (default: DATA_DIR/chat/USER)")
-    chat.add_argument("--log-level", default="WARNING", help="log level on stderr (default: WARNING)")
+    chat.add_argument(
+        "--log-level",
+        help="show log lines of this level on stderr (default: none, they go to chat.log in --out)",
+    )
     chat.set_defaults(func=_chat_command)
 
 
 async def _chat_command(args: argparse.Namespace, settings: Settings) -> int:
-    return await run_chat(
-        settings,
-        user_id=args.user,
-        data=args.data,
-        out_dir=args.out or settings.data_dir / "chat" / args.user,
-        stdin=sys.stdin,
-        stdout=sys.stdout,
-    )
+    out_dir = args.out or settings.data_dir / "chat" / args.user
+    with contextlib.ExitStack() as stack:
+        if args.log_level is None:  # the conversation stays a conversation: logs go to a file
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context((out_dir / "chat.log").open("a", encoding="utf-8"))
+            configure_logging(settings.logging, stream=log)
+        return await run_chat(
+            settings, user_id=args.user, data=args.data, out_dir=out_dir, stdin=sys.stdin, stdout=sys.stdout
+        )

@@ -17,8 +17,10 @@ from bot.parsing._answer import answer
 from bot.parsing._claude import ClaudeParser, make_parser
 from bot.parsing._cli import parse_command, register
 from bot.parsing._draft import to_task
+from bot.parsing._followup import follow_up
 from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, Parser, Question, TableInfo
+from bot.parsing._typos import closest
 
 __all__ = [
     "ClaudeParser",
@@ -29,6 +31,8 @@ __all__ = [
     "Question",
     "TableInfo",
     "answer",
+    "closest",
+    "follow_up",
     "make_parser",
     "parse_command",
     "register",

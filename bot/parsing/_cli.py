@@ -1,14 +1,20 @@
-"""`statagent parse --data FILE "TEXT"`: the task the offline parser makes of some words, as JSON."""
+"""`statagent parse --data FILE "TEXT"`: the task the offline parser makes of some words, as JSON.
+
+`statagent parse --eval CORPUS` scores the parsers on a phrasing corpus instead (`_eval`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bot.parsing._claude import ClaudeParser
 from bot.parsing._draft import to_task
+from bot.parsing._eval import EVAL_BAR, evaluate, load_corpus
 from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, TableInfo
 from config import Settings
@@ -22,7 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     command = subparsers.add_parser(
         "parse", help="print the task the offline parser makes of TEXT (JSON), for debugging"
     )
-    command.add_argument("text", metavar="TEXT", help="the request, in words")
+    command.add_argument("text", metavar="TEXT", nargs="?", help="the request, in words")
+    command.add_argument(
+        "--eval",
+        type=Path,
+        metavar="CORPUS",
+        help="score the offline parser (and Claude, with ANTHROPIC_API_KEY) on a phrasing corpus",
+    )
     command.add_argument(
         "--data", type=Path, metavar="FILE", help="the table (CSV, Excel or Parquet) it is about"
     )
@@ -38,7 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the draft and, when it is complete, its task as JSON; 2 when the task is refused."""
+    """Print the draft and, when it is complete, its task as JSON; 2 when the task is refused.
+
+    With --eval, print the corpus scores instead; 1 when the offline parser is below the bar.
+    """
+    if args.eval is not None:
+        return await _evaluate(args.eval, settings)
+    if args.text is None:
+        print("statagent parse: give TEXT, or --eval CORPUS", file=sys.stderr)
+        return 2
     table = await _read_table(args.data, settings) if args.data else None
     draft = OfflineParser().parse_now(args.text, table=table, model_ids=list(args.model_ids))
     report: dict[str, Any] = _describe(draft)
@@ -51,6 +71,22 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
             code = 2
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return code
+
+
+async def _evaluate(corpus: Path, settings: Settings) -> int:
+    from store import Store
+
+    cases, tables = load_corpus(corpus)
+    offline = await evaluate(OfflineParser(), cases, tables)
+    print(offline.text("offline parser"))
+    if settings.anthropic.api_key is None:
+        print("Claude parser: skipped (ANTHROPIC_API_KEY is not set)")
+    else:
+        with tempfile.TemporaryDirectory(prefix="statagent-eval-") as folder:
+            with Store.from_settings(settings.model_copy(update={"data_dir": Path(folder)})) as store:
+                claude = await evaluate(ClaudeParser(settings.anthropic, store=store), cases, tables)
+        print(claude.text("Claude parser"))
+    return 0 if offline.share >= EVAL_BAR else 1
 
 
 def _describe(draft: Draft) -> dict[str, Any]:

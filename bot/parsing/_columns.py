@@ -18,7 +18,7 @@ STOPWORDS = frozenset(
     """a an the my our your their its his her this that these those it them
     column columns col cols field fields variable variables var feature features value values
     attribute attributes predictor predictors input inputs of in to for please only just also
-    data dataset table sheet file rows row as each per model""".split()
+    data dataset table sheet file rows row as each model""".split()
 )
 _CLOSE_ENOUGH = 0.75  # difflib ratio: "sise" ~ "size" is 0.75, "prise" ~ "price" is 0.8
 _SIMILAR = 0.5  # ordering of the options offered when nothing fits
@@ -75,7 +75,46 @@ def match_column(written: str, columns: list[str]) -> Match:
         return Match(written, inside[0])
     if inside:
         return Match(written, candidates=inside, ambiguous=True)
+    described = _described(written, columns)
+    if len(described) == 1:
+        return Match(written, described[0])
+    if described:
+        return Match(written, candidates=described, ambiguous=True)
     return _close(written, columns)
+
+
+def _described(written: str, columns: list[str]) -> list[str]:
+    """The columns `written` describes rather than names.
+
+    Its words are among the column's ("body weight" for body_weight_kg: units and other words
+    dropped), or else the column's name abbreviates it ("weight" for wt, "miles per gallon" for mpg).
+    """
+    words = _words(clean(written) or written)
+    if not words:
+        return []
+    by_words = [c for c in columns if words <= _words(c)]
+    if by_words:
+        return by_words
+    keys = {loose(written), loose(clean(written))}
+    return [
+        c
+        for c in columns
+        if len(loose(c)) >= 2 and any(len(k) >= 2 * len(loose(c)) and _abbreviates(loose(c), k) for k in keys)
+    ]
+
+
+def _words(name: str) -> set[str]:
+    """The words of a name, case-folded and singular ("Bill_Lengths" -> {"bill", "length"})."""
+    parts = re.findall(r"[^\W_]+", name.casefold())
+    return {p[:-1] if len(p) > 3 and p.endswith("s") and not p.endswith("ss") else p for p in parts}
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """`short` is `long` with letters left out, starting with the same letter ("wt" for "weight")."""
+    if short[0] != long[0]:
+        return False
+    rest = iter(long[1:])
+    return all(letter in rest for letter in short[1:])
 
 
 def _close(written: str, columns: list[str]) -> Match:

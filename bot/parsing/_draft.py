@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,6 +34,12 @@ MODEL_ORDER = [
     ModelType.SVM,
     ModelType.NEURAL_NETWORK,
 ]
+_TARGET_NAME = re.compile(
+    r"price|value|target|label|class|outcome|response|survived|species|churn|default|result|score|sales"
+    r"|income|salary|cost|medv|^y$",
+    re.IGNORECASE,
+)
+_IDENTIFIER = re.compile(r"^(?:id|index|row|name)$|[_\s]id$|^id[_\s]", re.IGNORECASE)
 _CATEGORY_KINDS = frozenset({"categorical", "boolean", "text"})
 _MODEL_QUESTION = {
     Intent.PREDICT: "Which model should I use for the predictions?",
@@ -96,7 +103,7 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
             Question(
                 field="target_column",
                 text="Which column should the model predict?",
-                options=list(table.columns) if table else [],
+                options=_likely_targets(table, fields.get("feature_columns") or []) if table else [],
             )
         )
 
@@ -133,6 +140,18 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
     return dataclasses.replace(draft, fields=fields, questions=questions, notes=notes, excluded=excluded)
 
 
+def _likely_targets(table: TableInfo, features: list[str]) -> list[str]:
+    """The columns, likeliest targets first: names targets often have, then the last column
+    (tables often end with it), then the rest; the features named and identifiers come last."""
+    columns = list(table.columns)
+    unlikely = [c for c in columns if c in features or _IDENTIFIER.search(c)]
+    last = [columns[-1]] if columns and columns[-1] not in unlikely else []
+    named = [c for c in columns if _TARGET_NAME.search(c) and c not in unlikely]
+    if set(last) & set(named):  # a likely name in the last column is the likeliest of all
+        named = last + named
+    return _unique(named + last + [c for c in columns if c not in unlikely] + unlikely)
+
+
 def _column_question(found: Match) -> Question:
     written = found.written
     if found.ambiguous:
@@ -147,7 +166,15 @@ def _column_question(found: Match) -> Question:
 def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo | None) -> Question | None:
     kind = table.kinds.get(target) if table and target else None
     said = fields.get("learning_task")
-    wanted = TaskType(said) if said else (TaskType.CLASSIFICATION if kind in _CATEGORY_KINDS else None)
+    two_class = table is not None and target is not None and table.distinct.get(target) == 2
+    if said:
+        wanted: TaskType | None = TaskType(said)
+    elif kind in _CATEGORY_KINDS:
+        wanted = TaskType.CLASSIFICATION
+    elif kind == "numeric" and not two_class:  # never offer a classifier for numbers; a 0/1 column gets both
+        wanted = TaskType.REGRESSION
+    else:
+        wanted = None
     options = _models_for(wanted)
     model = fields.get("model_type")
     if model is None:
@@ -158,12 +185,36 @@ def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo
         return None
     if said:
         text = f"A {model_label(model)} model cannot do {wanted.value}. Which model should I use?"
-    else:
+    elif wanted is TaskType.CLASSIFICATION:
         text = (
             f"'{target}' holds categories, and a {model_label(model)} model only predicts numbers. "
             "Which model should I use?"
         )
+    else:
+        text = (
+            f"'{target}' holds numbers, and a {model_label(model)} model only predicts classes. "
+            "Which model should I use?"
+        )
     return Question(field="model_type", text=text, options=options)
+
+
+def formula_model(draft: Draft, table: TableInfo | None) -> Draft:
+    """A formula naming no model: linear regression for a numeric response, logistic for a two-class one."""
+    target = draft.fields.get("target_column")
+    if table is None or target not in table.kinds:
+        return draft
+    two_class = table.distinct.get(target) == 2
+    if two_class:
+        model = ModelType.LOGISTIC
+    elif table.kinds[target] == "numeric":
+        model = ModelType.LINEAR
+    else:
+        return draft
+    why = "two classes" if two_class else "numbers"
+    said = f"No model named: '{target}' holds {why}, so I will fit {model_label(model)} regression."
+    notes = [*draft.notes, said]
+    fields = {**draft.fields, "model_type": model.value}
+    return resolve(dataclasses.replace(draft, fields=fields, notes=notes), table=table, model_ids=None)
 
 
 def _models_for(task: TaskType | None) -> list[str]:

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
-from bot.parsing._draft import model_label, resolve
+from bot.parsing._draft import formula_model, model_label, resolve
+from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
+from bot.parsing._typos import correct, said
 from bot.parsing._words import CUT, Found, read_settings
+from runner.spec import ModelType
 
 _HOLE = "\ue000"  # a set-aside name is written as _HOLE + chr(_FIRST + its index)
 _FIRST = 0xE100
@@ -58,6 +61,41 @@ _HELP = _whole(
     r"help(?:\s+me)?(?:\s+please)?|what\s+can\s+you\s+do|what\s+do\s+you\s+do|how\s+does\s+(?:this|it)\s+work"
     r"|how\s+do\s+i\s+(?:use\s+(?:this|you|it)|start)|commands|usage|start|hi|hello|hey|menu|\?"
 )
+_SMALL_TALK = _whole(
+    r"(?:ok(?:ay)?\s*,?\s*)?(?:thanks?(?:\s+you)?(?:\s+(?:a\s+lot|so\s+much|very\s+much))?|thx|ty|cheers"
+    r"|great|cool|nice|perfect|awesome|good\s+(?:bot|job)|bye|goodbye|see\s+you|how\s+are\s+you)"
+    r"(?:\s*,?\s*(?:thanks|bot|mate|!))*"
+)
+_SMALL_TALK_REPLY = "You're welcome! Send another table or ask for another model whenever you like."
+# Things people ask that the bot does not do yet, each with the nearest thing it does.
+_NOT_YET = [
+    (
+        _any(r"\bcorrelat\w*|\bcovariance\b"),
+        "I can't compute correlations yet. The nearest I can do: /data describes each column, and a "
+        "trained model (for example 'price ~ size + rooms') lists the columns that matter most.",
+    ),
+    (
+        _any(r"\b(?:plot|chart|graph|histogram|scatter\s*plot|box\s*plot|visuali[sz]\w*|draw)\b"),
+        "I can't draw plots on request yet. Every trained model comes with its own plots; /data describes "
+        "each column in words.",
+    ),
+    (
+        _any(r"\b(?:p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?|t[\s-]*test)\b"),
+        "I can't test significance yet (p-values, confidence intervals). The nearest I can do: a trained "
+        "model lists the columns that matter most (feature importance), and /model shows it again.",
+    ),
+    (
+        _any(r"\b(?:tun(?:e|ing)|grid[\s-]*search|hyper[\s-]*parameter\s+search|optimi[sz]e\s+the)\b"),
+        "I can't tune settings automatically yet. Set them yourself, for example 'random forest for price "
+        "with 300 trees and depth 8', and compare the scores in /models.",
+    ),
+    (
+        _any(r"\b(?:which|what)\s+(?:\w+\s+)?(?:model|algorithm|method)\s+(?:is|would\s+be|works)\s+best\b"
+             r"|\bbest\s+(?:model|algorithm)\b|\bcompare\s+(?:the\s+|my\s+)?models\b"),
+        "I can't pick the best model for you yet. Train two or three (for example a linear regression "
+        "and a random forest for the same column) and compare their scores in /models.",
+    ),
+]
 _DELETE = _any(r"\b(?:delete|remove|erase|discard|get\s+rid\s+of|forget|throw\s+away)\b[^.;!?]*\bmodel")
 _LIST = _any(
     r"\b(?:list|show|see|display|view|what\s+are|which\s+are|what|which)\b[^.;!?]*\bmodels\b"
@@ -65,7 +103,7 @@ _LIST = _any(
 )
 _SHOW = _any(
     r"\b(?:show|describe|details?|info(?:rmation)?|about|tell\s+me\s+about|inspect|look\s+at|explain"
-    r"|display|view)\b[^.;!?]*\bmodel\b"
+    r"|display|view|coefficients?|coefs?|summary|summari[sz]e|interpret)\b[^.;!?]*\bmodel(?:_[0-9a-z]+)?\b"
 )
 _DATA = _any(
     r"\bwhat'?s\s+in\s+(?:my|the|this)\s+(?:data|table|file|dataset|spreadsheet)\b"
@@ -78,6 +116,9 @@ _TRAIN = _any(
     r"|\bmake\s+(?:me\s+)?an?\s+(?:\w+\s+){0,3}model\b|\bclassify\b|\bregress\b|~"
     r"|\b(?:as|is)\s+(?:the\s+|my\s+)?(?:target|label)\b"
     r"|\btarget(?:\s+(?:column|variable))?\s*(?:is\b|=|:)"
+    r"|\b(?:response|outcome|dependent)(?:\s+(?:variable|column))?\s*(?:is\b|=|:)|\bdependent\s+variable\b"
+    r"|\b(?:covariates?|regressors?|(?:independent|explanatory)\s+variables?)\b"
+    r"|\bas\s+a\s+function\s+of\b|\bexplained\s+by\b|\bcontrolling\s+for\b"
 )
 _PREDICT = _any(
     r"\bpredictions?\b|\bscor(?:e|ing)\b|\bapply\b|\binference\b"
@@ -88,6 +129,7 @@ _PREDICT = _any(
 _PREDICT_WORD = _any(r"\bpredict\w*\b|\bforecast\w*\b|\bestimat\w*\b")
 # A question about a model ("how good is my last model?") asks for its details, not for a job.
 _QUESTION = _any(r"^\W*(?:how|what|which|why|is|are|was|were|does|did)\b")
+_REGRESS_VERB = _any(r"\bregress(?:ed|ing)?\b")
 _FEATURE_WORDS = _any(r"\b(?:using|from|based\s+on|given|with|by)\b")
 
 # Markers split the text into pieces; each piece gets the role of the marker before it.
@@ -97,7 +139,9 @@ _MARKERS = _any(
     r"|\bclassify(?:ing)?\b|\bclassification\s+of\b|\bforecast(?:ing)?\b|\bestimat(?:e|ing)\b"
     r"|\btarget(?:\s+(?:column|variable))?\s*(?:is\b|=|:|should\s+be\b|will\s+be\b)"
     r"|\btarget\s+(?:column|variable)\b"
-    r"|\blabel(?:\s+column)?\s*(?:is\b|=|:)|\by\s*=)"
+    r"|\blabel(?:\s+column)?\s*(?:is\b|=|:)|\by\s*=|\b(?:target|label)(?=\s+" + _HOLE + r")"
+    r"|\b(?:response|outcome|dependent)(?:\s+(?:variable|column))?\s*(?:is\b|=|:)"
+    r"|\b(?:response|outcome|dependent)\s+variable\b|\b(?:response|outcome)(?=\s+" + _HOLE + r"))"
     r"|(?P<regress>\bregress(?:ion\s+of)?\b)"
     r"|(?P<postfix_target>\b(?:as|is)\s+(?:the\s+|my\s+)?"
     r"(?:target|label|outcome|response|dependent\s+variable)(?:\s+(?:column|variable))?\b)"
@@ -106,8 +150,11 @@ _MARKERS = _any(
     r"|(?P<for>\bfor\b)"
     r"|(?P<features>\busing(?:\s+only)?\b|\bfrom\b|\bbased\s+on\b|\bgiven\b|\bwith(?:\s+only)?\b"
     r"|\bfeatures?\s*(?:are\b|is\b|=|:)|\bpredictors?\s*(?:are\b|=|:)|\binputs?\s*(?:are\b|=|:)"
-    r"|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bby\b)"
-    r"|(?P<on>\bon\b)"
+    r"|\b(?:covariates?|regressors?|(?:independent|explanatory)\s+variables?)(?:\s*(?:are\b|=|:))?"
+    r"|\b(?:predictors?|features?|inputs?)(?=\s+" + _HOLE + r")"
+    r"|\bcontrolling\s+for\b|\badjust(?:ed|ing)\s+for\b|\bby\b)"
+    r"|(?P<on>\bon\b|\bas\s+a\s+function\s+of\b|\bin\s+terms\s+of\b|\bexplained\s+by\b"
+    r"|\bagainst\b|\bvs\.?|\bversus\b)"
     r"|(?P<exclude>\bexcept(?:\s+for)?\b|\bexcluding\b|\bexclude\b|\bother\s+than\b|\bapart\s+from\b"
     r"|\bwithout(?:\s+using)?\b|\bignor(?:e|ing)\b|\bleav(?:e|ing)\s+out\b|\bdon'?t\s+use\b|\bdo\s+not\s+use\b"
     r"|\bnot\s+using\b|\bbesides\b|\bdrop(?:ping)?\b|\bnot(?=\s+" + _HOLE + r"))"  # "not <a column>"
@@ -117,7 +164,6 @@ _MARKERS = _any(
 _ITEM_SEPARATORS = re.compile(r"\s*(?:,|;|&|\+|\band\b|\bor\b|\bplus\b|\bas\s+well\s+as\b)\s*", re.IGNORECASE)
 _ALL_WORDS = frozenset({"all", "every", "everything", "rest", "others", "remaining"})
 _ALL_FILLER = frozenset({"else", "other", "available", "the", "of"}) | STOPWORDS
-_FORMULA = re.compile(r"(?P<y>[^~;]+?)\s*~\s*(?P<x>[^;]+)")
 
 
 class OfflineParser:
@@ -135,23 +181,36 @@ class OfflineParser:
         """`parse`, synchronously."""
         holes: list[str] = []
         text = _set_aside_quotes(_without_holes(text), holes)
+        text, fixes = correct(text, table.columns if table is not None else [])
         intent, text = _slash_intent(text)
+        formula = find_formula(text)
+        if formula is not None:
+            text = text[: formula.start] + CUT + text[formula.end :]
+            intent = intent or Intent.TRAIN
         found, rest = read_settings(text)
         ids = [m.lower() for m in _MODEL_ID.findall(rest)]
         latest = bool(_LATEST.search(rest))
         rest = _MODEL_ID.sub(CUT, rest)
         if table is not None:
             rest = _set_aside_columns(rest, table, holes)
-        pieces = _Pieces.read(rest, holes)
+        pieces = _Pieces.read(rest, holes, table) if formula is None else _Pieces.of_formula(formula, holes)
         if intent is None:
             plain = _set_aside_columns(text, table, list(holes)) if table is not None else text
+            if reply := _short_answer(plain):
+                return Draft(intent=Intent.UNKNOWN, reply=reply)
             intent = _intent(plain, found, ids, latest, pieces, table)
 
         fields: dict[str, Any] = {}
-        notes: list[str] = []
+        notes: list[str] = [said(fixes)] if fixes else []
+        notes += found.notes
         excluded: list[str] = []
         if intent is Intent.TRAIN:
             fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
+            if formula is not None and formula.model is not None and not found.models:
+                found.models.append(formula.model)
+            if _REGRESS_VERB.search(text) and not found.models:
+                found.models.append(ModelType.LINEAR)
+                notes.append("You said 'regress' and named no model, so I will fit linear regression.")
             if len(found.models) == 1:
                 fields["model_type"] = found.models[0].value
             elif found.models:
@@ -164,6 +223,7 @@ class OfflineParser:
             excluded = pieces.excluded
         elif intent is Intent.PREDICT and "return_probabilities" in found.fields:
             fields = {"return_probabilities": found.fields["return_probabilities"]}
+        refusals = [formula.unsupported] if formula is not None and formula.unsupported else []
         names_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL)
         draft = Draft(
             intent=intent,
@@ -171,8 +231,12 @@ class OfflineParser:
             notes=notes,
             model_id=ids[0] if ids and names_model else None,
             excluded=excluded,
+            reply=(refusals + found.unsupported or [None])[0],
         )
-        return resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
+        draft = resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
+        if formula is not None and intent is Intent.TRAIN and "model_type" not in draft.fields:
+            draft = formula_model(draft, table)
+        return draft
 
 
 def read_feature_answer(text: str, table: TableInfo | None) -> tuple[list[str] | None, list[str]]:
@@ -222,6 +286,13 @@ def _slash_intent(text: str) -> tuple[Intent | None, str]:
     return _SLASH_INTENTS.get(match["command"].lower(), Intent.UNKNOWN), match["rest"]
 
 
+def _short_answer(text: str) -> str | None:
+    """The answer to small talk, or the "not yet" of something the bot does not do."""
+    if _SMALL_TALK.match(text):
+        return _SMALL_TALK_REPLY
+    return next((sentence for pattern, sentence in _NOT_YET if pattern.search(text)), None)
+
+
 def _intent(
     text: str, found: Found, ids: list[str], latest: bool, pieces: _Pieces, table: TableInfo | None
 ) -> Intent:
@@ -244,7 +315,7 @@ def _intent(
         return Intent.SHOW_MODEL
     if ids or latest or _PREDICT.search(text):
         return Intent.PREDICT
-    if found.models or "learning_task" in found.fields:
+    if found.models or found.notes or "learning_task" in found.fields:
         return Intent.TRAIN
     if _PREDICT_WORD.search(text):
         # "predict price" trains a model for a column; "predict the new rows" uses one.
@@ -271,21 +342,28 @@ class _Pieces:
     excluded: list[str] = field(default_factory=list)
 
     @classmethod
-    def read(cls, text: str, holes: list[str]) -> _Pieces:
-        formula = _FORMULA.search(text)
-        if formula:
-            return cls._formula(formula, holes)
+    def of_formula(cls, formula: Formula, holes: list[str]) -> _Pieces:
+        """The names of a formula; no features means all columns (`y ~ .`)."""
+        return cls(
+            target=_restore(formula.target, holes).strip() if formula.target else None,
+            features=[_restore(n, holes).strip() for n in formula.features],
+            excluded=[_restore(n, holes).strip() for n in formula.excluded],
+        )
+
+    @classmethod
+    def read(cls, text: str, holes: list[str], table: TableInfo | None = None) -> _Pieces:
         pieces = _split(text)
         result = cls()
         everything = False  # the last piece said "all columns": a "but" after it leaves out
         regress = False
         low_targets = []
+        previous: _Piece | None = None
         for piece in pieces:
             role = piece.role
             if role == "regress":
                 regress, role = True, "target"
             if role == "on":
-                role = "features" if regress else "for"
+                role = "features" if regress or _response_before(result, previous, holes) else "for"
             if role == "but":
                 role = "exclude" if everything else None
             items = _items(piece.text, holes)
@@ -294,22 +372,40 @@ class _Pieces:
             target = _target(piece.text, holes) if role in ("target", "for") else None
             if role == "target" and result.target is None and target is not None:
                 result.target = target
-            elif role == "for" and target is not None and _HOLE_RE.search(piece.text):
-                low_targets.append(target)  # "for price prediction", "train it on price"
+            elif role == "for" and target is not None and _named(piece.text, target, table):
+                low_targets.append(target)  # "for price prediction", "train it on price", "for body mass"
             elif role == "features":
                 result.features += names
             elif role == "exclude":
                 result.excluded += names
+            previous = piece
         if result.target is None and low_targets:
             result.target = low_targets[0]
+        if result.target is None:  # "/train lasso medv alpha 0.1": a lone column named is the target
+            loose = [p for p in pieces if p.role is None and _HOLE_RE.search(p.text)]
+            named = [i for p in loose for i in _items(p.text, holes)]
+            if len(named) == 1:
+                result.target = named[0]
         result.features = list(dict.fromkeys(result.features))
         result.excluded = list(dict.fromkeys(result.excluded))
         return result
 
-    @classmethod
-    def _formula(cls, match: re.Match[str], holes: list[str]) -> _Pieces:
-        features = [i for i in _items(match["x"], holes) if i is not None and i != "."]
-        return cls(target=_target(match["y"], holes), features=features)
+
+def _named(piece: str, written: str, table: TableInfo | None) -> bool:
+    """`piece` names a column, or `written` describes exactly one ("body mass" for body_mass_g)."""
+    if _HOLE_RE.search(piece):
+        return True
+    return table is not None and match_column(written, table.columns).column is not None
+
+
+def _response_before(result: _Pieces, previous: _Piece | None, holes: list[str]) -> bool:
+    """ "medv on rm", "for medv on rm": with no target yet, one column named before "on" is the response."""
+    if result.target is not None or previous is None or previous.role not in (None, "for"):
+        return False
+    if len(_HOLE_RE.findall(previous.text)) != 1:
+        return False
+    result.target = _target(previous.text, holes)
+    return True
 
 
 def _split(text: str) -> list[_Piece]:

@@ -29,11 +29,13 @@ class Intent(str, Enum):
 class TableInfo:
     """The current table: its column names (verbatim) and what each holds.
 
-    `kinds` maps a column to "numeric", "categorical", "datetime", "boolean" or "text".
+    `kinds` maps a column to "numeric", "categorical", "datetime", "boolean" or "text";
+    `distinct` to its number of distinct values (a 0/1 column is two-class).
     """
 
     columns: list[str]
     kinds: dict[str, str] = field(default_factory=dict)
+    distinct: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kinds, Mapping):
@@ -48,6 +50,7 @@ class TableInfo:
         return cls(
             columns=[c.name for c in summary.columns],
             kinds={c.name: c.kind.value for c in summary.columns},
+            distinct={c.name: c.distinct for c in summary.columns},
         )
 
 
@@ -73,6 +76,8 @@ class Draft:
     are in the order to ask; none left means the draft is complete. `notes` say what was
     assumed. `excluded` are columns the user left out ("everything except X") that could not
     yet be turned into `feature_columns` (a question about them is open, or there is no table).
+    `reply` is a short answer instead of a job or a question: what the bot cannot do yet (and the
+    nearest thing it can), or an answer to small talk.
     """
 
     intent: Intent
@@ -81,6 +86,7 @@ class Draft:
     notes: list[str] = field(default_factory=list)
     model_id: str | None = None
     excluded: list[str] = field(default_factory=list)
+    reply: str | None = None
 
 
 class Parser(Protocol):

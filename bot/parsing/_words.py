@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.parsing._draft import model_label
 from runner.spec import MODEL_TASKS, MissingStrategy, ModelType, Scaling, TaskType, Validation
 
 CUT = " ; "  # what a recognised phrase is replaced with: it ends a stretch of column names
@@ -20,6 +21,21 @@ _PCT = r"\s*(?P<pct>%|percent\b|per\s*cent\b)?"
 _TO = r"\s*(?:of|=|:|to|at|is)?\s*"
 _FLOAT_PARAMETERS = frozenset({"alpha", "C", "learning_rate", "dropout", "l1_ratio", "subsample", "epsilon"})
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_UNITS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_SCALES = {"hundred": 100, "thousand": 1000}
+_NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES, "a"])
+_SPELLED = re.compile(rf"\b(?:{_NUMBER_WORD})(?:(?:\s+|-|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+_PARTS = {"half": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "tenth": 10}
+_SHARE = re.compile(
+    rf"\b(?P<n>a|an|one|two|three)[\s-]+(?P<part>{'|'.join(_PARTS)})s?\b|\bhalf\b", re.IGNORECASE
+)
 
 
 @dataclass
@@ -29,12 +45,44 @@ class Found:
     fields: dict[str, Any] = field(default_factory=dict)
     models: list[ModelType] = field(default_factory=list)
     tasks: set[TaskType] = field(default_factory=set)  # what "classifier", "regressor"... said
+    unsupported: list[str] = field(default_factory=list)  # sentences: asked for, not offered yet
+    notes: list[str] = field(default_factory=list)  # a model the catalogue lacks, and what stands in
 
     def hyper(self, name: str, value: Any) -> None:
         self.fields.setdefault("hyperparameters", {})[name] = value
 
     def preprocessing(self, name: str, value: str) -> None:
         self.fields.setdefault("preprocessing", {})[name] = value
+
+
+def spell_numbers(text: str) -> str:
+    """Number words as digits: "fifty trees" -> "50 trees", "a quarter" -> "25%" (a lone "one" stays)."""
+    text = _SHARE.sub(_share, text)
+    return _SPELLED.sub(_spelled, text)
+
+
+def _share(match: re.Match[str]) -> str:
+    if match["part"] is None:
+        return "50%"
+    count = {"a": 1, "an": 1}.get(match["n"].lower()) or _UNITS[match["n"].lower()]
+    return f"{round(100 * count / _PARTS[match['part'].lower()], 4)}%"
+
+
+def _spelled(match: re.Match[str]) -> str:
+    words = [w for w in re.split(r"[\s-]+", match[0].lower()) if w != "and"]
+    if words[0] == "a" and len(words) > 1 and words[1] in _SCALES:
+        words[0] = "one"
+    if "a" in words or words in (["one"],):
+        return match[0]
+    total = current = 0
+    for word in words:
+        if word in _SCALES:
+            current = max(current, 1) * _SCALES[word]
+            if word == "thousand":
+                total, current = total + current, 0
+        else:
+            current += _UNITS.get(word, 0) + _TENS.get(word, 0)
+    return str(total + current)
 
 
 def _number(text: str, *, name: str = "", percent: bool = False) -> int | float:
@@ -136,6 +184,20 @@ def _model(model: ModelType, degree: int | None = None) -> Callable[[Found, re.M
     return action
 
 
+def _lacking(name: str, closest: ModelType, *, used: bool) -> Callable[[Found, re.Match[str]], None]:
+    """A model the catalogue lacks: said so, and the closest one used (`used`) or offered."""
+
+    def action(found: Found, match: re.Match[str]) -> None:
+        if used:
+            _model(closest)(found, match)
+            label = model_label(closest)
+            found.notes.append(f"I do not have {name}; I will use {label}, the closest I have.")
+        else:
+            found.notes.append(f"I do not have {name} yet; the closest I have is {model_label(closest)}.")
+
+    return action
+
+
 _MISSING = r"(?:missing|empty|blank|nan|na|null|none)"
 _SCALE_KIND = r"(?P<kind>min[\s-]*max|standard|robust|z[\s-]*score)"
 
@@ -143,6 +205,14 @@ _SCALE_KIND = r"(?P<kind>min[\s-]*max|standard|robust|z[\s-]*score)"
 # not a layer size and "depth 5" is not a column), then preprocessing, then model names.
 _RULES: list[Rule] = [
     # -- cross-validation
+    _rule(
+        r"\b(?:leave[\s-]*(?:one|1|p)[\s-]*out|loo|loocv|jack[\s-]*knif\w*)"
+        r"(?:\s+(?:cross[\s-]*validat\w*|cv|validation))?\b",
+        lambda found, m: found.unsupported.append(
+            "Leave-one-out cross-validation is not supported yet; I can do k-fold cross-validation with "
+            "2 to 20 folds (for example '10-fold cross-validation') or a hold-out split."
+        ),
+    ),
     _rule(r"\b(?P<k>\d+)[\s-]*folds?\b(?:\s+cross[\s-]*validat\w*|\s+cv\b)?", _folds),
     _rule(
         r"\b(?:cross[\s-]*validat\w*|cv)(?:\s+(?:with|using|on|in|of))?\s*(?:=|:)?\s*"
@@ -290,8 +360,10 @@ _RULES: list[Rule] = [
     _rule(r"\belastic[\s_-]*net(?:\s+regression)?\b", _model(ModelType.ELASTICNET)),
     _rule(r"\bridge(?:\s+regression)?\b", _model(ModelType.RIDGE)),
     _rule(r"\blasso(?:\s+regression)?\b", _model(ModelType.LASSO)),
+    _rule(r"\bl2(?:[\s-]*(?:regulari[sz]\w*|penal\w*))?\b", _model(ModelType.RIDGE)),
+    _rule(r"\bl1(?:[\s-]*(?:regulari[sz]\w*|penal\w*))?\b", _model(ModelType.LASSO)),
     _rule(
-        r"\bordinary\s+least\s+squares\b|\bols\b|\blinear(?:\s+regression)?(?:\s+model)?\b",
+        r"\bordinary\s+least\s+squares\b|\bols\b|\bglm\b|\blinear(?:\s+regression)?(?:\s+model)?\b",
         _model(ModelType.LINEAR),
     ),
     _rule(
@@ -305,10 +377,21 @@ _RULES: list[Rule] = [
     ),
     _rule(
         r"\b(?:gradient[\s_-]*boost(?:ing|ed)?(?:\s+(?:trees?|machines?|classifier|regressor|model))?"
-        r"|gbm|gbdt|gbt|boosted\s+(?:decision\s+)?trees?|xgboost(?:[\s-]*like)?|lightgbm|catboost"
-        r"|boosting)\b",
+        r"|gbm|gbdt|gbt|gb|boosted\s+(?:decision\s+)?trees?|boosting)\b",
         _model(ModelType.GRADIENT_BOOSTING),
     ),
+    _rule(r"\bxgboost\b", _lacking("XGBoost", ModelType.GRADIENT_BOOSTING, used=True)),
+    _rule(r"\blight[\s-]*gbm\b", _lacking("LightGBM", ModelType.GRADIENT_BOOSTING, used=True)),
+    _rule(r"\bcat[\s-]*boost\b", _lacking("CatBoost", ModelType.GRADIENT_BOOSTING, used=True)),
+    _rule(
+        r"\b(?:a\s+)?(?:single\s+)?(?:decision|regression|classification|cart)\s+trees?\b|\bcart\b",
+        _lacking("a single decision tree", ModelType.RANDOM_FOREST, used=False),
+    ),
+    _rule(
+        r"\b(?:knn|k[\s-]*nn|k[\s-]*nearest[\s-]*neighbou?rs?)(?:\s+(?:regression|classifier|model))?\b",
+        _lacking("k-nearest neighbours", ModelType.RANDOM_FOREST, used=False),
+    ),
+    _rule(r"\bnaive[\s-]*bayes\b", _lacking("naive Bayes", ModelType.LOGISTIC, used=False)),
     _rule(
         r"\b(?:neural[\s_-]*net(?:work)?s?|nn|mlp|multi[\s-]*layer\s+perceptron"
         r"|deep[\s-]+learning(?:\s+model)?|deep\s+net(?:work)?)\b",
@@ -332,6 +415,7 @@ _REGRESS = re.compile(r"\bregress(?:ion|or|ing)?\b", re.IGNORECASE)
 def read_settings(text: str) -> tuple[Found, str]:
     """The settings, validation, preprocessing and models `text` names, and the text without them."""
     found = Found()
+    text = spell_numbers(text)
     for pattern, action in _RULES:
         text = pattern.sub(functools.partial(_cut, found, action), text)
     found.tasks.update(_tasks_in(text))

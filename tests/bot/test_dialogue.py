@@ -87,12 +87,12 @@ async def test_regression_in_words_then_predictions_on_new_rows(user):
 
 async def test_missing_target_is_asked_with_buttons_and_a_model_is_deleted_after_confirmation(user):
     bob = user("bob")
-    columns = list(pd.read_csv(io.BytesIO(sample("customers.csv"))).columns)
     await bob.sends("customers.csv", sample("customers.csv"))
 
     question = await bob.says("train a random forest")
     assert question == "Which column should the model predict?"
-    assert [b.label for b in bob.sink.last.buttons] == [*columns, "✖ Cancel"]
+    likely_first = ["outcome", "income", "age", "visits", "plan", "region"]
+    assert [b.label for b in bob.sink.last.buttons] == [*likely_first, "✖ Cancel"]
 
     await bob.presses("outcome", wait=True)
     result = _result(bob, "🎯 Model Training Complete!")

@@ -13,7 +13,8 @@ import yaml
 from chatkit import REPO_ROOT, SAMPLES, settings_for
 
 from bot.cli import main
-from bot.terminal import run_chat
+from bot import Photo
+from bot.terminal import TerminalSink, run_chat
 from config import DEFAULT_CONFIG_PATH
 
 STATAGENT = Path(sys.executable).with_name("statagent")
@@ -38,7 +39,12 @@ def _run(args: list[str], *, config: Path, stdin: str = "", timeout: float = 300
         text=True,
         timeout=timeout,
         cwd=REPO_ROOT,
-        env={**env, "STATAGENT_CONFIG": str(config)},
+        # This checkout's code, also when the console script was installed from another one.
+        env={
+            **env,
+            "STATAGENT_CONFIG": str(config),
+            "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'runner-image'}",
+        },
         check=False,
     )
 
@@ -83,10 +89,26 @@ async def test_chat_reads_lines_and_numbered_choices_answer_buttons(tmp_path, ru
 @pytest.mark.docker
 def test_statagent_chat_console_script(tmp_path, runner_image):
     config = _config_file(tmp_path, runner_image)
-    done = _run(["chat", "--user", "scripted", "--data", str(SAMPLES / "customers.csv")], config=config, stdin="/data\n")
+    out = tmp_path / "out"
+    chat = ["chat", "--user", "scripted", "--data", str(SAMPLES / "customers.csv"), "--out", str(out)]
+    done = _run(chat, config=config, stdin="/data\n")
     assert done.returncode == 0, done.stderr
     assert "StatAgent chat as user scripted." in done.stdout
     assert done.stdout.count("📋 customers.csv: 150 rows") == 2
+    # Log lines never mix into the conversation: they go to a file unless --log-level asks.
+    assert done.stderr == "" and '"event": "job succeeded"' in (out / "chat.log").read_text()
+    asked = _run([*chat, "--log-level", "info"], config=config, stdin="/data\n")
+    assert asked.returncode == 0 and "job succeeded" in asked.stderr and "job succeeded" not in asked.stdout
+
+
+async def test_files_of_a_later_chat_never_overwrite_an_earlier_chats(tmp_path):
+    plot = tmp_path / "plot.png"
+    for content in (b"first chat", b"second chat"):  # the same second, the same message number
+        plot.write_bytes(content)
+        sink = TerminalSink(out=io.StringIO(), folder=tmp_path / "out", upload_limit=1000)
+        await sink.send(Photo(path=plot, caption="Plot"))
+    files = sorted((tmp_path / "out").iterdir())
+    assert len(files) == 2 and {f.read_bytes() for f in files} == {b"first chat", b"second chat"}
 
 
 @pytest.mark.docker

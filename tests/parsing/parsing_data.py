@@ -19,3 +19,8 @@ HOUSES = TableInfo(
     },
 )
 MODEL_IDS = ["model_1a2b3c4d", "model_00ff00ff"]  # newest first, as the store lists them
+
+_BOSTON_COLUMNS = "crim zn indus chas nox rm age dis rad tax ptratio b lstat medv".split()
+BOSTON = TableInfo(
+    columns=_BOSTON_COLUMNS, kinds={c: "numeric" for c in _BOSTON_COLUMNS}, distinct={"chas": 2, "rad": 9}
+)

@@ -13,7 +13,7 @@ from controller.task import build_spec
 from parsing_data import HOUSES, MODEL_IDS
 from runner.spec import ModelType, TaskType
 
-REGRESSION_FIRST = [
+REGRESSORS = [
     "linear",
     "random_forest",
     "gradient_boosting",
@@ -23,7 +23,6 @@ REGRESSION_FIRST = [
     "polynomial",
     "svm",
     "neural_network",
-    "logistic",
 ]
 CLASSIFIERS = ["logistic", "random_forest", "gradient_boosting", "svm", "neural_network"]
 
@@ -49,7 +48,7 @@ def test_two_equally_close_columns_are_asked_about_then_the_model() -> None:
         Question(
             field="model_type",
             text="Which model should I train to predict 'price'?",
-            options=REGRESSION_FIRST,
+            options=REGRESSORS,
         )
     ]
     draft = reply(draft, "random forest")  # typed, not a button
@@ -66,8 +65,9 @@ def test_two_equally_close_columns_are_asked_about_then_the_model() -> None:
 
 def test_no_target_asks_with_every_column_and_a_categorical_answer_offers_classifiers() -> None:
     draft = parse("train a model")
+    likely_first = ["price", "Sale Price", "outcome", "Profit and Loss", "age", "size", "location", "prize", "id"]
     assert draft.questions[0] == Question(
-        field="target_column", text="Which column should the model predict?", options=HOUSES.columns
+        field="target_column", text="Which column should the model predict?", options=likely_first
     )
     draft = reply(draft, "outcome")
     assert draft.questions == [
@@ -130,9 +130,9 @@ def test_an_unknown_model_name_keeps_the_question_open() -> None:
 
 
 def test_everything_except_an_unknown_column_waits_for_the_answer() -> None:
-    draft = parse("train ridge to predict price with everything except identifier")
-    assert [q.field for q in draft.questions] == ["column:identifier"]
-    assert draft.excluded == ["identifier"] and "feature_columns" not in draft.fields
+    draft = parse("train ridge to predict price with everything except serial")
+    assert [q.field for q in draft.questions] == ["column:serial"]
+    assert draft.excluded == ["serial"] and "feature_columns" not in draft.fields
     draft = reply(draft, "id")
     assert draft.questions == [] and draft.excluded == []
     assert draft.fields["feature_columns"] == [
@@ -143,6 +143,31 @@ def test_everything_except_an_unknown_column_waits_for_the_answer() -> None:
         "Sale Price",
         "outcome",
         "Profit and Loss",
+    ]
+
+
+def test_target_buttons_put_the_features_named_last() -> None:
+    draft = parse("train a random forest using price and age")
+    assert draft.questions[0].options[:2] == ["Sale Price", "outcome"]
+    assert draft.questions[0].options[-3:] == ["price", "age", "id"]
+
+
+def test_a_two_class_number_is_offered_regressors_and_classifiers() -> None:
+    kinds = {"survived": "numeric", "age": "numeric"}
+    table = TableInfo(columns=["survived", "age"], kinds=kinds, distinct={"survived": 2})
+    draft = OfflineParser().parse_now("train a model for survived", table=table, model_ids=[])
+    assert draft.questions[0].options == [*REGRESSORS, "logistic"]
+
+
+def test_logistic_regression_for_numbers_is_asked_again_with_regressors() -> None:
+    draft = parse("logistic regression for price")
+    assert draft.questions == [
+        Question(
+            field="model_type",
+            text="'price' holds numbers, and a logistic model only predicts classes. "
+            "Which model should I use?",
+            options=REGRESSORS,
+        )
     ]
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.parsing import Intent, OfflineParser
-from parsing_data import HOUSES, MODEL_IDS
+from bot.parsing import Intent, OfflineParser, TableInfo
+from parsing_data import BOSTON, HOUSES, MODEL_IDS
 
 
 def case(
@@ -134,11 +134,41 @@ PHRASINGS = [
         notes=["'price' is the column to predict, so it is not used as a feature."],
     ),
     # -- Other ways of naming the target and the features
+    # -- Model formulas: no model named means linear regression for numbers
     case(
         "price ~ age + size",
         Intent.TRAIN,
-        fields={"target_column": "price", "feature_columns": ["age", "size"]},
-        asks=["model_type"],
+        fields={"target_column": "price", "feature_columns": ["age", "size"], "model_type": "linear"},
+        notes=["No model named: 'price' holds numbers, so I will fit linear regression."],
+    ),
+    case(
+        "lm(price ~ .)",
+        Intent.TRAIN,
+        fields={"model_type": "linear", "target_column": "price"},
+    ),
+    case(
+        "fit a random forest with 300 trees: price ~ . - id - location",
+        Intent.TRAIN,
+        fields={
+            "hyperparameters": {"n_estimators": 300},
+            "model_type": "random_forest",
+            "target_column": "price",
+            "feature_columns": ["age", "size", "prize", "Sale Price", "outcome", "Profit and Loss"],
+        },
+    ),
+    case(
+        "glm(outcome ~ age + size, family = binomial)",
+        Intent.TRAIN,
+        fields={"model_type": "logistic", "target_column": "outcome", "feature_columns": ["age", "size"]},
+    ),
+    case(
+        "/train ridge `Sale Price` ~ age + `Profit and Loss`",
+        Intent.TRAIN,
+        fields={
+            "model_type": "ridge",
+            "target_column": "Sale Price",
+            "feature_columns": ["age", "Profit and Loss"],
+        },
     ),
     case(
         "regress price on age and size with an SVM",
@@ -248,6 +278,7 @@ PHRASINGS = [
         "XGBoost-like model for price please",
         Intent.TRAIN,
         fields={"model_type": "gradient_boosting", "target_column": "price"},
+        notes=["I do not have XGBoost; I will use gradient boosting, the closest I have."],
     ),
     case(
         "train a lasso with alpha 0.5 to predict price",
@@ -499,6 +530,199 @@ def test_phrasing(
     assert [q.field for q in draft.questions] == asks
     assert draft.notes == notes
     assert draft.excluded == []
+
+
+@pytest.mark.parametrize(
+    ("text", "unsupported"),
+    [
+        ("log(price) ~ age", "`log(price)`"),
+        ("price ~ I(age^2) + size", "`I(age^2)`"),
+        ("price ~ age:size", "interactions"),
+        ("lm(price ~ age * size)", "interactions"),
+        ("glm(price ~ age, family = poisson)", "poisson family"),
+    ],
+)
+def test_formula_parts_not_supported_yet_get_a_sentence(text: str, unsupported: str) -> None:
+    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    assert draft.intent is Intent.TRAIN
+    assert draft.reply is not None and unsupported in draft.reply and "not supported yet" in draft.reply
+
+
+def test_a_formula_for_a_two_class_number_fits_logistic_regression() -> None:
+    table = TableInfo(
+        columns=["survived", "age"], kinds={"survived": "numeric", "age": "numeric"}, distinct={"survived": 2}
+    )
+    draft = OfflineParser().parse_now("survived ~ age", table=table, model_ids=[])
+    assert draft.fields["model_type"] == "logistic" and not draft.questions
+    assert draft.notes == ["No model named: 'survived' holds two classes, so I will fit logistic regression."]
+
+
+def test_formula_words_never_become_code() -> None:
+    draft = OfflineParser().parse_now("price ~ __import__('os').system('id')", table=HOUSES, model_ids=[])
+    assert draft.reply is not None and draft.fields["target_column"] == "price"
+
+
+_LOO = (
+    "Leave-one-out cross-validation is not supported yet; I can do k-fold cross-validation with "
+    "2 to 20 folds (for example '10-fold cross-validation') or a hold-out split."
+)
+_REGRESS = "You said 'regress' and named no model, so I will fit linear regression."
+
+STATISTICAL = [
+    (
+        "linear regression of medv on rm",
+        {"model_type": "linear", "target_column": "medv", "feature_columns": ["rm"]},
+    ),
+    (
+        "OLS medv on rm and lstat",
+        {"model_type": "linear", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "regress medv on rm and lstat",
+        {
+            "learning_task": "regression",
+            "model_type": "linear",
+            "target_column": "medv",
+            "feature_columns": ["rm", "lstat"],
+        },
+    ),
+    (
+        "random forest of medv as a function of rm and lstat",
+        {"model_type": "random_forest", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "ridge: medv explained by rm, controlling for age",
+        {"model_type": "ridge", "target_column": "medv", "feature_columns": ["rm", "age"]},
+    ),
+    (
+        "lasso with response: medv, predictors: rm, lstat, age",
+        {"model_type": "lasso", "target_column": "medv", "feature_columns": ["rm", "lstat", "age"]},
+    ),
+    (
+        "svm, the outcome variable is medv and the covariates are rm and lstat",
+        {"model_type": "svm", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "dependent variable medv, independent variables rm, lstat, linear model",
+        {"model_type": "linear", "target_column": "medv", "feature_columns": ["rm", "lstat"]},
+    ),
+    (
+        "random forest predicting medv with fifty trees",
+        {"hyperparameters": {"n_estimators": 50}, "model_type": "random_forest", "target_column": "medv"},
+    ),
+    (
+        "gradient boosting, target medv, two hundred trees",
+        {
+            "hyperparameters": {"n_estimators": 200},
+            "model_type": "gradient_boosting",
+            "target_column": "medv",
+        },
+    ),
+    (
+        "/train lasso medv alpha 0.1",
+        {"hyperparameters": {"alpha": 0.1}, "model_type": "lasso", "target_column": "medv"},
+    ),
+    (
+        "ridge to predict medv, hold out a quarter",
+        {"test_size": 0.25, "model_type": "ridge", "target_column": "medv"},
+    ),
+    (
+        "lasso for medv, hold out one third of the rows",
+        {"test_size": 0.333333, "model_type": "lasso", "target_column": "medv"},
+    ),
+    (
+        "ridge for medv with 10-fold cross-validation",
+        {"validation": "cross_validation", "cv_folds": 10, "model_type": "ridge", "target_column": "medv"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fields"), STATISTICAL, ids=[t for t, _ in STATISTICAL])
+def test_statistical_conventions(text: str, fields: dict[str, Any]) -> None:
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    assert (draft.intent, draft.fields, draft.questions, draft.reply) == (Intent.TRAIN, fields, [], None)
+    assert draft.notes == ([_REGRESS] if text.startswith("regress") else [])
+
+
+def test_leave_one_out_is_refused_with_a_sentence() -> None:
+    draft = OfflineParser().parse_now("ridge for medv with leave-one-out CV", table=BOSTON, model_ids=[])
+    assert draft.reply == _LOO
+
+
+ABBREVIATIONS = [
+    ("GB for medv", "gradient_boosting"),
+    ("GBM for medv", "gradient_boosting"),
+    ("RF for medv", "random_forest"),
+    ("SVR for medv", "svm"),
+    ("OLS for medv", "linear"),
+    ("GLM for medv", "linear"),
+    ("NN for medv", "neural_network"),
+    ("MLP for medv", "neural_network"),
+    ("elastic net for medv", "elasticnet"),
+    ("ridge (L2) for medv", "ridge"),
+    ("lasso (L1) for medv", "lasso"),
+]
+
+
+@pytest.mark.parametrize(("text", "model"), ABBREVIATIONS)
+def test_abbreviations_of_models(text: str, model: str) -> None:
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    assert draft.fields == {"model_type": model, "target_column": "medv"} and not draft.questions
+
+
+def test_typos_are_put_right_and_said() -> None:
+    draft = OfflineParser().parse_now("trian a ranodm forrest to predcit medv", table=BOSTON, model_ids=[])
+    assert draft.fields == {"model_type": "random_forest", "target_column": "medv"}
+    assert draft.notes == [
+        "I read 'trian' as 'train', 'ranodm' as 'random', 'forrest' as 'forest' and 'predcit' as 'predict'."
+    ]
+
+
+def test_a_word_close_to_a_column_is_left_to_the_column_matcher() -> None:
+    table = TableInfo(columns=["trains", "price"], kinds={"trains": "numeric", "price": "numeric"})
+    draft = OfflineParser().parse_now("ridge for price using trainz", table=table, model_ids=[])
+    assert draft.fields["feature_columns"] == ["trains"]
+    assert not any(n.startswith("I read") for n in draft.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("fit a decision tree for medv", "I do not have a single decision tree yet; the closest I have is"),
+        ("knn regression of medv on rm", "I do not have k-nearest neighbours yet; the closest I have is"),
+    ],
+)
+def test_models_the_catalogue_lacks_are_named(text: str, note: str) -> None:
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    assert draft.notes == [f"{note} random forest."] and [q.field for q in draft.questions] == ["model_type"]
+
+
+_BODY = TableInfo(
+    columns=["body_weight_kg", "height_cm", "age_years", "bill_length_mm", "flipper_length_mm", "wt", "mpg"],
+    kinds={},
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "column"),
+    [
+        ("body weight", "body_weight_kg"),  # words of the column, the unit dropped
+        ("age", "age_years"),
+        ("heights", "height_cm"),  # a plural
+        ("miles per gallon", "mpg"),  # a column abbreviating the words
+        ("median value (mpg)", "mpg"),  # the name in parentheses
+    ],
+)
+def test_columns_described_in_words_are_matched_and_the_match_said(written: str, column: str) -> None:
+    draft = OfflineParser().parse_now(f"ridge to predict {written}", table=_BODY, model_ids=[])
+    assert draft.fields["target_column"] == column and not draft.questions
+    assert draft.notes == ([] if "(" in written else [f"Matched '{written}' to column '{column}'."])
+
+
+def test_a_description_fitting_two_columns_is_asked_about() -> None:
+    draft = OfflineParser().parse_now("ridge to predict length", table=_BODY, model_ids=[])
+    assert draft.questions[0].field == "column:length"
+    assert draft.questions[0].options == ["bill_length_mm", "flipper_length_mm"]
 
 
 def test_there_are_at_least_sixty_distinct_phrasings() -> None:

@@ -1,0 +1,66 @@
+"""Edits of the last training request: "same but with 300 trees", "now with ridge", "drop lstat".
+
+The edit is read by the offline parser, whichever parser read the request itself, and laid over
+the last request; what changed is said back.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.parsing._draft import model_label, resolve
+from bot.parsing._offline import OfflineParser
+from bot.parsing._types import Draft, Intent, TableInfo
+
+_EDIT = re.compile(
+    r"^\W*(?:(?:the\s+)?same(?:\s+thing)?|again|now|this\s+time|instead|also|and|ok(?:ay)?|then|but|try|redo"
+    r"|repeat|drop|remove|add|include|without|exclude|excluding|with|use|switch\s+to|change|make\s+it)\b",
+    re.IGNORECASE,
+)
+_SAME = re.compile(r"^\W*(?:(?:the\s+)?same|again|now|this\s+time|instead|redo|repeat)\b", re.IGNORECASE)
+_ADD = re.compile(r"^\W*(?:and\s+|also\s+|now\s+)?(?:add|include)\b", re.IGNORECASE)
+
+
+def follow_up(previous: Draft, text: str, parsed: Draft, table: TableInfo | None) -> Draft | None:
+    """`previous` changed as `text` asks, or None when `text` is not an edit of it.
+
+    `parsed` is `text` read on its own: a request naming its own target is a new request unless
+    it starts like an edit ("same but for rm", "now predict rm").
+    """
+    if previous.intent is not Intent.TRAIN or parsed.reply is not None or not _EDIT.match(text):
+        return None
+    if parsed.intent not in (Intent.TRAIN, Intent.UNKNOWN):
+        return None
+    if "target_column" in parsed.fields and not _SAME.match(text):
+        return None
+    adding = bool(_ADD.match(text))
+    words = _ADD.sub("using", text) if adding else text
+    edit = OfflineParser().parse_now(f"train {words}", table=table, model_ids=[])
+    fields = dict(previous.fields)
+    changes: list[str] = []
+    new = edit.fields
+    if "model_type" in new and new["model_type"] != fields.get("model_type"):
+        fields.pop("hyperparameters", None)  # settings of the old model may not fit the new one
+        changes.append(f"{model_label(new['model_type'])} instead of {model_label(fields['model_type'])}")
+    for key, value in new.items():
+        if key == "hyperparameters":
+            fields[key] = {**fields.get(key, {}), **value}
+            changes += [f"{name} = {v}" for name, v in value.items()]
+        elif key == "feature_columns":
+            fields[key] = [*(fields.get(key) or []), *value] if adding else value
+            changes.append(("also using " if adding else "using ") + ", ".join(value))
+        elif key == "target_column":
+            fields[key] = value
+            changes.append(f"predicting '{value}'")
+        elif key != "model_type" or value != previous.fields.get("model_type"):
+            fields[key] = value
+            if key not in ("model_type", "learning_task"):
+                changes.append(f"{key} = {value}")
+    if edit.excluded:
+        changes.append("without " + ", ".join(edit.excluded))
+    if not changes:
+        return None
+    notes = [n for n in edit.notes if n not in previous.notes]
+    notes.append("Your last request again, changed: " + "; ".join(changes) + ".")
+    draft = Draft(intent=Intent.TRAIN, fields=fields, notes=notes, excluded=edit.excluded, reply=edit.reply)
+    return resolve(draft, table=table, model_ids=None)
