@@ -63,7 +63,7 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
     draft = OfflineParser().parse_now(args.text, table=table, model_ids=list(args.model_ids))
     report: dict[str, Any] = _describe(draft)
     code = 0
-    if not draft.questions and draft.intent in (Intent.TRAIN, Intent.PREDICT):
+    if draft.reply is None and not draft.questions and draft.intent in (Intent.TRAIN, Intent.PREDICT):
         try:
             report["task"] = to_task(draft, user_id=_CLI_USER, dataset_id=None).model_dump(mode="json")
         except TaskError as exc:
@@ -97,6 +97,7 @@ def _describe(draft: Draft) -> dict[str, Any]:
         "excluded": draft.excluded,
         "questions": [{"field": q.field, "text": q.text, "options": q.options} for q in draft.questions],
         "notes": draft.notes,
+        "reply": draft.reply,
         "task": None,
     }
 

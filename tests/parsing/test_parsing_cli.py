@@ -119,3 +119,11 @@ async def test_parse_of_an_unreadable_file_raises_the_ingest_jobs_error(
         await run(["parse", "--data", str(empty), "train a model"], settings, capsys)
     # The dispatcher prints it and exits with 2.
     assert refused.value.user_message.startswith("This file is empty.")
+
+
+async def test_parse_shows_what_the_bot_answers_instead_of_a_job(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = await run(["parse", "glm(y ~ x, family = poisson)"], settings, capsys)
+    assert code == 0 and report["task"] is None
+    assert report["reply"].startswith("The poisson family is not supported yet")
