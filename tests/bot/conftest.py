@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -11,7 +12,7 @@ from chatkit import RecordingSink, User, settings_for
 
 from bot import Dialogue
 from bot.parsing import OfflineParser
-from config import Settings
+from config import Settings, load_settings
 from controller import Controller
 from store import Store
 
@@ -45,6 +46,21 @@ async def dialogue(chat_settings: Settings, chat_store: Store, controller: Contr
     )
     yield core
     await core.close()
+
+
+@pytest.fixture
+def idle_store(tmp_path: Path) -> Iterator[Store]:
+    """A store of its own, for tests where no job runs."""
+    with Store.from_settings(load_settings(env={}, overrides={"data_dir": str(tmp_path / "data")})) as store:
+        yield store
+
+
+@pytest.fixture
+def idle_dialogue(idle_store: Store) -> Dialogue:
+    """The dialogue core on `idle_store` with a controller that is never started: no job runs."""
+    settings = load_settings(env={}, overrides={"data_dir": str(idle_store.data_dir)})
+    controller = Controller(settings=settings, store=idle_store)
+    return Dialogue(settings=settings, store=idle_store, controller=controller, parser=OfflineParser())
 
 
 _user_numbers = itertools.count(1)

@@ -6,41 +6,21 @@ dialogue's controller is never started.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
-import pytest
 from chatkit import User
 from tables import store_table
 
 from bot import Dialogue, Incoming
-from bot.parsing import OfflineParser
-from config import Settings, load_settings
-from controller import Controller
 from store import DatasetRecord, JobKind, JobState, Store, human_size
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(env={}, overrides={"data_dir": str(tmp_path / "data")})
 
 
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
-    with Store.from_settings(settings) as opened:
-        yield opened
 
-
-@pytest.fixture
-def dialogue(settings: Settings, store: Store) -> Dialogue:
-    controller = Controller(settings=settings, store=store)  # not started: tables need no jobs
-    return Dialogue(settings=settings, store=store, controller=controller, parser=OfflineParser())
-
-
-def _table(store: Store, user: User, filename: str, rows: int, columns: int) -> DatasetRecord:
+def _table(idle_store: Store, user: User, filename: str, rows: int, columns: int) -> DatasetRecord:
     frame = pd.DataFrame({f"c{i}": range(i, i + rows) for i in range(columns)})
-    return store_table(store, user_id=user.user_id, frame=frame, filename=filename)
+    return store_table(idle_store, user_id=user.user_id, frame=frame, filename=filename)
 
 
 def _line(table: DatasetRecord, rows: int, columns: int) -> str:
@@ -50,13 +30,13 @@ def _line(table: DatasetRecord, rows: int, columns: int) -> str:
     )
 
 
-async def test_tables_are_listed_and_deleted_after_a_confirmation(dialogue: Dialogue, store: Store) -> None:
-    alice = User(dialogue, "alice")
+async def test_tables_are_listed_and_deleted_after_a_confirmation(idle_dialogue: Dialogue, idle_store: Store) -> None:
+    alice = User(idle_dialogue, "alice")
     assert await alice.says("/datasets") == (
         "You have no tables yet. Send me one: a CSV, Excel (.xlsx) or Parquet file."
     )
-    houses = _table(store, alice, "houses.csv", rows=12, columns=3)
-    customers = _table(store, alice, "customers.xlsx", rows=7, columns=2)
+    houses = _table(idle_store, alice, "houses.csv", rows=12, columns=3)
+    customers = _table(idle_store, alice, "customers.xlsx", rows=7, columns=2)
 
     assert await alice.says("/datasets") == "\n".join(
         [
@@ -85,15 +65,15 @@ async def test_tables_are_listed_and_deleted_after_a_confirmation(dialogue: Dial
     assert await alice.presses("🗑 Delete") == (
         f"🗑 Table {customers.dataset_id} deleted. It was your current table: send me another one to go on."
     )
-    assert store.current_dataset(user_id=alice.user_id) is None
+    assert idle_store.current_dataset(user_id=alice.user_id) is None
     assert (await alice.says("/data")).startswith("No table yet.")
     assert (await alice.says("/datasets")).startswith("You have no tables yet.")
     assert (await alice.says("train a random forest to predict c0")).startswith("To train a model I need a table.")
 
 
-async def test_another_users_table_is_not_found_like_a_missing_one(dialogue: Dialogue, store: Store) -> None:
-    alice, mallory = User(dialogue, "alice"), User(dialogue, "mallory")
-    table = _table(store, alice, "houses.csv", rows=5, columns=2)
+async def test_another_users_table_is_not_found_like_a_missing_one(idle_dialogue: Dialogue, idle_store: Store) -> None:
+    alice, mallory = User(idle_dialogue, "alice"), User(idle_dialogue, "mallory")
+    table = _table(idle_store, alice, "houses.csv", rows=5, columns=2)
     missing = "ds_000000000000"
 
     theirs = await mallory.says(f"/dataset delete {table.dataset_id}")
@@ -103,19 +83,19 @@ async def test_another_users_table_is_not_found_like_a_missing_one(dialogue: Dia
 
     # A forged button press finds nothing either.
     forged = Incoming(user_id=mallory.user_id, chat_id=mallory.user_id, button=f"dsdel:{table.dataset_id}")
-    await dialogue.handle(forged, mallory.sink)
+    await idle_dialogue.handle(forged, mallory.sink)
     assert "not found" in mallory.sink.last.text
-    assert store.list_datasets(user_id=alice.user_id) == [table]
+    assert idle_store.list_datasets(user_id=alice.user_id) == [table]
     assert table.dataset_id not in await mallory.says("/datasets")
 
     for words in ("/dataset", "/dataset show " + table.dataset_id, "/dataset delete"):
         assert await alice.says(words) == "Write /dataset delete ID; /datasets lists your tables."
 
 
-async def test_a_table_a_live_job_uses_is_not_deleted(dialogue: Dialogue, store: Store) -> None:
-    bob = User(dialogue, "bob")
-    table = _table(store, bob, "houses.csv", rows=5, columns=2)
-    job = store.create_job(
+async def test_a_table_a_live_job_uses_is_not_deleted(idle_dialogue: Dialogue, idle_store: Store) -> None:
+    bob = User(idle_dialogue, "bob")
+    table = _table(idle_store, bob, "houses.csv", rows=5, columns=2)
+    job = idle_store.create_job(
         user_id=bob.user_id, kind=JobKind.TRAIN, spec={}, instance_id="ctl-test", dataset_id=table.dataset_id
     )
 
@@ -126,7 +106,7 @@ async def test_a_table_a_live_job_uses_is_not_deleted(dialogue: Dialogue, store:
     )
     assert (await bob.says("/data")).startswith("📋 houses.csv")
 
-    store.update_job(job.job_id, state=JobState.SUCCEEDED)
+    idle_store.update_job(job.job_id, state=JobState.SUCCEEDED)
     assert await bob.presses("🗑 Delete") == (
         f"🗑 Table {table.dataset_id} deleted. It was your current table: send me another one to go on."
     )

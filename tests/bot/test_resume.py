@@ -8,7 +8,6 @@ terminal chat.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,37 +15,20 @@ import pytest
 from chatkit import RecordingSink, settings_for
 
 from bot import Dialogue, MessageRef, Reply, Text
-from bot.parsing import OfflineParser
 from bot.terminal import CHAT_ID, run_chat
-from config import Settings, load_settings
 from config.errors import JobInterrupted
-from controller import Controller
 from controller._execute import failure_fields
 from store import JobKind, JobRecord, Store
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(env={}, overrides={"data_dir": str(tmp_path / "data")})
 
 
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
-    with Store.from_settings(settings) as opened:
-        yield opened
 
-
-@pytest.fixture
-def dialogue(settings: Settings, store: Store) -> Dialogue:
-    controller = Controller(settings=settings, store=store)  # not started: it keeps no jobs
-    return Dialogue(settings=settings, store=store, controller=controller, parser=OfflineParser())
-
-
-def interrupted(store: Store, user_id: str, chat_id: str | None, kind: JobKind, spec: dict[str, Any]) -> JobRecord:
+def interrupted(idle_store: Store, user_id: str, chat_id: str | None, kind: JobKind, spec: dict[str, Any]) -> JobRecord:
     """A job its controller was running when the service stopped, as the next controller marks it."""
-    job = store.create_job(user_id=user_id, kind=kind, spec=spec, instance_id="ctl-previous", chat_id=chat_id)
+    job = idle_store.create_job(user_id=user_id, kind=kind, spec=spec, instance_id="ctl-previous", chat_id=chat_id)
     error = JobInterrupted("its controller stopped while the job ran", job_id=job.job_id)
-    return store.update_job(job.job_id, **failure_fields(error))
+    return idle_store.update_job(job.job_id, **failure_fields(error))
 
 
 class BrokenSink(RecordingSink):
@@ -56,15 +38,15 @@ class BrokenSink(RecordingSink):
         raise ConnectionError("unreachable")
 
 
-async def test_each_chat_hears_once_about_its_interrupted_job(dialogue: Dialogue, store: Store) -> None:
+async def test_each_chat_hears_once_about_its_interrupted_job(idle_dialogue: Dialogue, idle_store: Store) -> None:
     training = interrupted(
-        store, "anna", "chat-anna", JobKind.TRAIN, {"model_type": "random_forest", "target_column": "price"}
+        idle_store, "anna", "chat-anna", JobKind.TRAIN, {"model_type": "random_forest", "target_column": "price"}
     )
-    upload = interrupted(store, "ben", "chat-ben", JobKind.INGEST, {"filename": "sales.csv"})
+    upload = interrupted(idle_store, "ben", "chat-ben", JobKind.INGEST, {"filename": "sales.csv"})
     anna, ben = RecordingSink("chat-anna"), RecordingSink("chat-ben")
     chats = {"chat-anna": anna, "chat-ben": ben}
 
-    await dialogue.resume(lambda job: chats.get(job.chat_id or ""))
+    await idle_dialogue.resume(lambda job: chats.get(job.chat_id or ""))
     assert anna.sent == [
         Text(
             f"⚠️ The service restarted while your job {training.job_id} (Random Forest → price) was running, "
@@ -75,39 +57,39 @@ async def test_each_chat_hears_once_about_its_interrupted_job(dialogue: Dialogue
         f"⚠️ The service restarted while your job {upload.job_id} (reading sales.csv) was running, "
         "so it was stopped. Nothing was saved; send the file again."
     ]
-    assert store.get_job(user_id="anna", job_id=training.job_id).announced
+    assert idle_store.get_job(user_id="anna", job_id=training.job_id).announced
 
     # The next start (or a second call) tells nobody again.
-    await dialogue.resume(lambda job: chats.get(job.chat_id or ""))
+    await idle_dialogue.resume(lambda job: chats.get(job.chat_id or ""))
     assert (len(anna.sent), len(ben.sent)) == (1, 1)
-    assert store.unannounced_interrupted_jobs() == []
+    assert idle_store.unannounced_interrupted_jobs() == []
 
 
-async def test_jobs_from_before_chats_were_known_are_passed_over(dialogue: Dialogue, store: Store) -> None:
-    old = interrupted(store, "cleo", None, JobKind.TRAIN, {})
+async def test_jobs_from_before_chats_were_known_are_passed_over(idle_dialogue: Dialogue, idle_store: Store) -> None:
+    old = interrupted(idle_store, "cleo", None, JobKind.TRAIN, {})
     asked: list[str] = []
 
     def sink_for(job: JobRecord) -> RecordingSink:
         asked.append(job.job_id)
         return RecordingSink()
 
-    await dialogue.resume(sink_for)
+    await idle_dialogue.resume(sink_for)
     assert asked == []
-    assert store.get_job(user_id="cleo", job_id=old.job_id).announced
+    assert idle_store.get_job(user_id="cleo", job_id=old.job_id).announced
 
 
-async def test_a_chat_not_reached_now_hears_at_a_later_start(dialogue: Dialogue, store: Store) -> None:
-    terminal = interrupted(store, "dan", "terminal", JobKind.TRAIN, {"model_type": "linear", "target_column": "y"})
-    down = interrupted(store, "eve", "chat-eve", JobKind.TRAIN, {"model_type": "linear", "target_column": "y"})
+async def test_a_chat_not_reached_now_hears_at_a_later_start(idle_dialogue: Dialogue, idle_store: Store) -> None:
+    terminal = interrupted(idle_store, "dan", "terminal", JobKind.TRAIN, {"model_type": "linear", "target_column": "y"})
+    down = interrupted(idle_store, "eve", "chat-eve", JobKind.TRAIN, {"model_type": "linear", "target_column": "y"})
 
     # This transport does not reach the terminal's chat, and Eve's chat fails: nobody is marked told.
-    await dialogue.resume(lambda job: BrokenSink() if job.chat_id == "chat-eve" else None)
-    assert [j.job_id for j in store.unannounced_interrupted_jobs()] == [terminal.job_id, down.job_id]
+    await idle_dialogue.resume(lambda job: BrokenSink() if job.chat_id == "chat-eve" else None)
+    assert [j.job_id for j in idle_store.unannounced_interrupted_jobs()] == [terminal.job_id, down.job_id]
 
     eve = RecordingSink("chat-eve")
-    await dialogue.resume(lambda job: eve if job.chat_id == "chat-eve" else None)
+    await idle_dialogue.resume(lambda job: eve if job.chat_id == "chat-eve" else None)
     assert len(eve.texts()) == 1 and down.job_id in eve.last.text
-    assert [j.job_id for j in store.unannounced_interrupted_jobs()] == [terminal.job_id]
+    assert [j.job_id for j in idle_store.unannounced_interrupted_jobs()] == [terminal.job_id]
 
 
 @pytest.mark.docker
