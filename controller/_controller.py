@@ -39,6 +39,7 @@ from controller._events import (
 )
 from controller._execute import JobContext, execute, failure_fields
 from controller._lock import ControllerLock
+from controller._outputfs import check_mounting
 from controller._queue import FairQueue
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
 from controller.task import Task, build_spec, ingest_spec
@@ -260,6 +261,7 @@ class Controller:
         self._ctx = JobContext(self._settings, self._store, self._backend, self.instance_id)
         lock = await asyncio.to_thread(ControllerLock.acquire, settings.data_dir, instance_id=self.instance_id)
         try:
+            await asyncio.to_thread(check_mounting, settings.data_dir)
             await asyncio.to_thread(self._store.sweep_temp)
             await self._reconcile()
             await self._resume_queued(image_id)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 from config.errors import ConfigError
 
-__all__ = ["is_mounted", "mount_output", "unmount_output"]
+__all__ = ["check_mounting", "is_mounted", "mount_output", "unmount_output"]
 
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MNT_DETACH = 2
@@ -36,6 +37,17 @@ def mount_output(path: Path, *, size_mb: int, max_files: int, uid: int, gid: int
                 f"with a tmpfs; mounting one at {path} was refused"
             )
         raise OSError(code, f"cannot mount the job output tmpfs at {path}: {os.strerror(code)}")
+
+
+def check_mounting(folder: Path) -> None:
+    """Mount and unmount a tiny output tmpfs in `folder`: ConfigError now, not at the first job,
+    when this process may not."""
+    probe = Path(tempfile.mkdtemp(prefix=".mount-probe-", dir=folder))
+    try:
+        mount_output(probe, size_mb=1, max_files=4, uid=os.getuid(), gid=os.getgid())
+        unmount_output(probe)
+    finally:
+        probe.rmdir()
 
 
 def unmount_output(path: Path) -> None:
