@@ -22,7 +22,7 @@ __all__ = ["build_parser", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    # Imported here so that `statagent --help` is the only thing that needs them all.
+    # Each module registers its commands without importing what they run (anthropic, aiogram, docker).
     import controller.cli
     from bot import demo, parsing, terminal
 

@@ -13,13 +13,15 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot._dialogue import Dialogue, open_dialogue
 from bot._messages import Incoming, Upload, upload_limit
 from bot.terminal import CHAT_ID, TerminalSink
 from config import Settings
 from store import JobKind, JobState, Store
+
+if TYPE_CHECKING:
+    from bot._dialogue import Dialogue
 
 __all__ = ["register", "run_demo"]
 
@@ -41,6 +43,8 @@ class _Step:
 
 async def run_demo(settings: Settings, *, out: TextIO, out_dir: Path, user_id: str = DEMO_USER) -> int:
     """Play the scripted conversation; 0 when every step got its answer, 1 otherwise."""
+    from bot._dialogue import open_dialogue  # the controller and the parser: not for `--help`
+
     with Store.from_settings(settings) as store:
         # Each run starts from no models, so repeated demos never hit the model quota.
         for model in store.list_models(user_id=user_id):

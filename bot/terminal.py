@@ -17,13 +17,15 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot._dialogue import Dialogue, open_dialogue
 from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload, upload_limit
 from config import Settings
 from config.log import configure_logging
 from store import Store
+
+if TYPE_CHECKING:
+    from bot._dialogue import Dialogue
 
 __all__ = ["CHAT_ID", "TerminalSink", "register", "run_chat"]
 
@@ -122,6 +124,8 @@ async def run_chat(
     When stdin is not a terminal (a script), each line waits for the jobs it started, so
     a script can rely on a model being there in the next line.
     """
+    from bot._dialogue import open_dialogue  # the controller and the parser: not for `--help`
+
     interactive = stdin.isatty()
     sink = TerminalSink(out=stdout, folder=out_dir, upload_limit=upload_limit(settings.uploads))
     with Store.from_settings(settings) as store:

@@ -10,33 +10,41 @@
 Everything else (the container backend, the queue, reconciling) is private to this package.
 """
 
-from controller._backend import ContainerBackend, ContainerRequest
-from controller._controller import Controller, JobHandle
-from controller._docker import DockerBackend
-from controller._events import (
-    JobEvent,
-    JobFinished,
-    JobOutcome,
-    JobProgress,
-    JobQueued,
-    JobStarted,
-)
-from controller._lock import ControllerRunning
-from controller.task import Task, build_spec
+from __future__ import annotations
 
-__all__ = [
-    "ContainerBackend",
-    "ContainerRequest",
-    "Controller",
-    "ControllerRunning",
-    "DockerBackend",
-    "JobEvent",
-    "JobFinished",
-    "JobHandle",
-    "JobOutcome",
-    "JobProgress",
-    "JobQueued",
-    "JobStarted",
-    "Task",
-    "build_spec",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller._backend import ContainerBackend, ContainerRequest
+    from controller._controller import Controller, JobHandle
+    from controller._docker import DockerBackend
+    from controller._events import JobEvent, JobFinished, JobOutcome, JobProgress, JobQueued, JobStarted
+    from controller._lock import ControllerRunning
+    from controller.task import Task, build_spec
+
+# Loaded on first use, so that `controller.cli` can register its commands without docker.
+_HOMES = {
+    "ContainerBackend": "controller._backend",
+    "ContainerRequest": "controller._backend",
+    "Controller": "controller._controller",
+    "JobHandle": "controller._controller",
+    "DockerBackend": "controller._docker",
+    "JobEvent": "controller._events",
+    "JobFinished": "controller._events",
+    "JobOutcome": "controller._events",
+    "JobProgress": "controller._events",
+    "JobQueued": "controller._events",
+    "JobStarted": "controller._events",
+    "ControllerRunning": "controller._lock",
+    "Task": "controller.task",
+    "build_spec": "controller.task",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'controller' has no attribute {name!r}")

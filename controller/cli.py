@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -25,16 +25,16 @@ from config import Settings
 from config.errors import JobCancelled, StatAgentError
 from config.log import get_logger
 from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND
-from controller._controller import _REPO_ROOT, Controller
-from controller._docker import DockerBackend
 from controller._events import JobOutcome, JobProgress, JobQueued, JobStarted
 from controller._execute import failure_fields
 from controller._lock import ControllerLock, live_instance
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
-from controller.image import prune_runner_images, runner_image_tag
 from controller.task import Task
 from runner.spec import ModelType
 from store import DatasetRecord, JobState, Store
+
+if TYPE_CHECKING:
+    from controller._docker import DockerBackend
 
 __all__ = ["register"]
 
@@ -160,6 +160,8 @@ async def _run_one(
         try:
             if check is not None:
                 await asyncio.to_thread(check, store)
+            from controller._controller import Controller
+
             async with Controller(settings=settings, store=store) as controller:
                 dataset = await controller.read_file(user_id=args.user, path=args.data)
                 handle = await controller.submit(task(dataset))
@@ -221,6 +223,13 @@ def _outcome_report(outcome: JobOutcome) -> dict[str, Any]:
 # ------------------------------------------------------------------ admin
 
 
+def _docker_backend() -> DockerBackend:
+    """The engine client, imported here so that other commands and `--help` skip the docker SDK."""
+    from controller._docker import DockerBackend
+
+    return DockerBackend()
+
+
 async def _admin_jobs(args: argparse.Namespace, settings: Settings) -> int:
     with Store.from_settings(settings) as store:
         try:
@@ -259,7 +268,7 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
             return _refused(error)
     container = None
     if job.container_id:
-        backend = DockerBackend()
+        backend = _docker_backend()
         try:
             container = await backend.inspect(job.container_id)
         finally:
@@ -304,7 +313,7 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int:
-    backend = DockerBackend()
+    backend = _docker_backend()
     try:
         containers = await backend.list_jobs()
     finally:
@@ -334,7 +343,7 @@ async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int
 
 async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
     """Mark the job cancelled first, so its controller reads the kill as a cancellation."""
-    backend = DockerBackend()
+    backend = _docker_backend()
     try:
         with Store.from_settings(settings) as store:
             try:
@@ -370,7 +379,7 @@ async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _admin_gc(args: argparse.Namespace, settings: Settings) -> int:
     """The reconcile step for whatever no live controller owns; never touches a live one's jobs."""
-    backend = DockerBackend()
+    backend = _docker_backend()
     try:
         with Store.from_settings(settings) as store:
             report = await _collect_garbage(settings, store, backend)
@@ -400,6 +409,9 @@ async def _collect_garbage(settings: Settings, store: Store, backend: DockerBack
 
 def _prune_images(settings: Settings, backend: DockerBackend) -> list[str]:
     """Remove old runner images: all but this checkout's and the one before it."""
+    from controller._controller import _REPO_ROOT
+    from controller.image import prune_runner_images, runner_image_tag
+
     runner = settings.runner
     if runner.image:  # pinned: the service does not run by the hash tags, the operator keeps images
         return []

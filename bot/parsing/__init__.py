@@ -13,28 +13,42 @@ Claude's cost is bounded per call and per user and UTC day (tokens counted in th
 user past the day's budget is served by the offline parser, with a note once a day.
 """
 
-from bot.parsing._answer import answer
-from bot.parsing._claude import ClaudeParser, make_parser
-from bot.parsing._cli import parse_command, register
-from bot.parsing._draft import to_task
-from bot.parsing._followup import follow_up
-from bot.parsing._offline import OfflineParser
-from bot.parsing._types import Draft, Intent, Parser, Question, TableInfo
-from bot.parsing._typos import closest
+from __future__ import annotations
 
-__all__ = [
-    "ClaudeParser",
-    "Draft",
-    "Intent",
-    "OfflineParser",
-    "Parser",
-    "Question",
-    "TableInfo",
-    "answer",
-    "closest",
-    "follow_up",
-    "make_parser",
-    "parse_command",
-    "register",
-    "to_task",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from bot.parsing._cli import parse_command, register
+
+if TYPE_CHECKING:
+    from bot.parsing._answer import answer
+    from bot.parsing._claude import ClaudeParser, make_parser
+    from bot.parsing._draft import to_task
+    from bot.parsing._followup import follow_up
+    from bot.parsing._offline import OfflineParser
+    from bot.parsing._types import Draft, Intent, Parser, Question, TableInfo
+    from bot.parsing._typos import closest
+
+# Loaded on first use: `statagent --help` needs only `register`, and Claude needs the anthropic SDK.
+_HOMES = {
+    "ClaudeParser": "bot.parsing._claude",
+    "Draft": "bot.parsing._types",
+    "Intent": "bot.parsing._types",
+    "OfflineParser": "bot.parsing._offline",
+    "Parser": "bot.parsing._types",
+    "Question": "bot.parsing._types",
+    "TableInfo": "bot.parsing._types",
+    "answer": "bot.parsing._answer",
+    "closest": "bot.parsing._typos",
+    "follow_up": "bot.parsing._followup",
+    "make_parser": "bot.parsing._claude",
+    "to_task": "bot.parsing._draft",
+}
+
+__all__ = sorted([*_HOMES, "parse_command", "register"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'bot.parsing' has no attribute {name!r}")

@@ -12,10 +12,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.parsing._claude import ClaudeParser
-from bot.parsing._draft import to_task
-from bot.parsing._eval import EVAL_BAR, evaluate, load_corpus
-from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, TableInfo
 from config import Settings
 from config.errors import TaskError
@@ -54,6 +50,10 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
 
     With --eval, print the corpus scores instead; 1 when the offline parser is below the bar.
     """
+    # The parsers are imported by the command, not by `statagent --help`.
+    from bot.parsing._draft import to_task
+    from bot.parsing._offline import OfflineParser
+
     if args.eval is not None:
         return await _evaluate(args.eval, settings)
     if args.text is None:
@@ -74,6 +74,9 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _evaluate(corpus: Path, settings: Settings) -> int:
+    from bot.parsing._claude import ClaudeParser
+    from bot.parsing._eval import EVAL_BAR, evaluate, load_corpus
+    from bot.parsing._offline import OfflineParser
     from store import Store
 
     cases, tables = load_corpus(corpus)
