@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +21,6 @@ from runner.cli import main
 from runner.spec import PredictSpec, ProgressEvent, TrainSpec
 
 SAMPLE_DATA = Path(contract.__file__).parent / "sample_data"
-_ids = itertools.count(1)
-
-
 @dataclass(frozen=True)
 class JobOutput:
     exit_code: int
@@ -52,8 +49,8 @@ class JobOutput:
 
 
 def new_ids() -> dict[str, str]:
-    n = next(_ids)
-    return {"job_id": f"job_{n:012x}", "model_id": f"model_{n:08x}", "user_id": "tester"}
+    """Fresh ids: a job's container is named after its job, and another test session may share the engine."""
+    return {"job_id": f"job_{secrets.token_hex(6)}", "model_id": f"model_{secrets.token_hex(4)}", "user_id": "tester"}
 
 
 def write_job(root: Path, job: TrainSpec | PredictSpec | str, frame: pd.DataFrame | None) -> None:
@@ -92,7 +89,7 @@ class InProcessRunner:
         *,
         model_dir: Path | None = None,
     ) -> JobOutput:
-        root = self._tmp / f"job{next(_ids)}"
+        root = self._tmp / (job.job_id if isinstance(job, TrainSpec | PredictSpec) else f"job-{secrets.token_hex(4)}")
         write_job(root, job, frame)
         if model_dir is not None:
             (root / contract.MODEL_DIR).symlink_to(model_dir, target_is_directory=True)
@@ -150,7 +147,7 @@ def container_job(runner_image: str, tmp_path: Path) -> Iterator[ContainerJob]:
     def run(
         command: str, job: TrainSpec | PredictSpec, frame: pd.DataFrame, *, model_dir: Path | None = None
     ) -> JobOutput:
-        root = tmp_path / f"job{next(_ids)}"
+        root = tmp_path / job.job_id
         write_job(root, job, frame)
         uid, gid = (int(part) for part in settings.runner.user.split(":"))
         os.chown(root / contract.OUTPUT_DIR, uid, gid)
