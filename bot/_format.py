@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from runner.spec import PredictOutcome, TaskType, TrainOutcome
+from runner.spec import PredictOutcome, TaskType, TrainOutcome, TrainSplit
 from store import DatasetRecord, JobKind, JobRecord, ModelRecord, human_size
 
 __all__ = [
@@ -145,7 +145,7 @@ def format_training(outcome: TrainOutcome, *, model_id: str) -> str:
         f"Model Type: {model_label(outcome.model_type.value)} ({outcome.task_type.value})",
         f"Target: {clip(outcome.target_column)}",
         f"Features: {_names(outcome.feature_columns)}",
-        f"Rows used: {outcome.rows_used:,}",
+        f"Rows: {outcome.rows_used:,}{_split_text(outcome.split)}",
     ]
     if outcome.hyperparameters:
         lines.append(_settings_line(outcome.hyperparameters))
@@ -249,7 +249,8 @@ def format_model(model: ModelRecord) -> str:
         f"Main metric: {_main_metric(model)}",
     ]
     if shape := meta.get("training_data_shape"):
-        lines.append(f"Training data: {shape[0]:,} rows × {shape[1]} columns")
+        split = TrainSplit.model_validate(meta["split"]) if meta.get("split") else None
+        lines.append(f"Training data: {shape[0]:,} rows × {shape[1]} columns{_split_text(split)}")
     if hyper := meta.get("hyperparameters"):
         lines.append(_settings_line(hyper))
     if prep := meta.get("preprocessing"):
@@ -280,6 +281,16 @@ def format_jobs(jobs: Sequence[JobRecord]) -> str:
             line += f"\n  {job.user_message}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _split_text(split: TrainSplit | None) -> str:
+    """' (353 trained on, 89 held out for testing)', with the folds under cross-validation."""
+    if split is None:
+        return ""
+    text = f"{split.train_rows:,} trained on, {split.test_rows:,} held out for testing"
+    if split.cv_folds:
+        text += f"; {split.cv_folds}-fold cross-validation on the training rows"
+    return f" ({text})"
 
 
 def _metric_lines(values: Mapping[str, Any]) -> list[str]:

@@ -310,7 +310,7 @@ class Controller:
         train = task.task_type == "ml_train"
         if task.dataset_id is None:
             raise TaskError("no dataset", user_message="Upload a table (CSV, XLSX or Parquet) first.")
-        await asyncio.to_thread(store.get_dataset, user_id=user_id, dataset_id=task.dataset_id)
+        dataset = await asyncio.to_thread(store.get_dataset, user_id=user_id, dataset_id=task.dataset_id)
         if not train:
             if task.model_id is None:
                 raise TaskError("no model", user_message="Which model should I use? /models lists yours.")
@@ -320,7 +320,12 @@ class Controller:
         assert model_id is not None
         image_id = await self._backend.resolve_image(self._image_reference)
         spec = build_spec(
-            task, ml=self._settings.ml_engine, job_id=job_id, model_id=model_id, image_id=image_id
+            task,
+            ml=self._settings.ml_engine,
+            job_id=job_id,
+            model_id=model_id,
+            image_id=image_id,
+            summary=dataset.summary,
         )
         return await self._accept(
             spec,

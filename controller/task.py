@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from config import MLSettings, UploadSettings
 from config.errors import TaskError
 from runner.spec import (
+    ColumnKind,
+    DatasetSummary,
     IngestLimits,
     IngestSpec,
     MODEL_HYPERPARAMETERS,
@@ -31,6 +33,11 @@ from runner.spec import (
 )
 
 __all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec"]
+
+# A numeric target with more distinct values than both of these is a quantity, not classes
+# (0/1 flags and small integer codes stay classes).
+MAX_NUMBER_CLASSES = 20
+MAX_NUMBER_CLASS_SHARE = 0.05
 
 
 class PreprocessingRequest(BaseModel):
@@ -126,8 +133,12 @@ def build_spec(
     job_id: str,
     model_id: str,
     image_id: str | None = None,
+    summary: DatasetSummary | None = None,
 ) -> TrainSpec | PredictSpec:
-    """Turn a task into the runner's job spec, or raise TaskError saying what to change."""
+    """Turn a task into the runner's job spec, or raise TaskError saying what to change.
+
+    With the table's `summary`, a classifier asked for a quantity is refused here, before any job.
+    """
     if task.task_type == "ml_score":
         return PredictSpec(
             job_id=job_id,
@@ -147,6 +158,8 @@ def build_spec(
                 f"Models for {task.learning_task.value}: {_models_for(task.learning_task)}."
             ),
         )
+    if summary is not None:
+        _refuse_quantity_as_classes(task, summary)
     return TrainSpec(
         job_id=job_id,
         model_id=model_id,
@@ -169,6 +182,24 @@ def build_spec(
         min_training_samples=ml.min_training_samples,
         image_id=image_id,
     )
+
+
+def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:
+    """A classifier on a numeric target with many distinct values would treat each number as a class."""
+    assert task.model_type is not None
+    asked = {task.learning_task} if task.learning_task else MODEL_TASKS[task.model_type]
+    column = next((c for c in summary.columns if c.name == task.target_column), None)
+    if asked != {TaskType.CLASSIFICATION} or column is None or column.kind is not ColumnKind.NUMERIC:
+        return
+    if column.distinct > MAX_NUMBER_CLASSES and column.distinct > MAX_NUMBER_CLASS_SHARE * summary.rows:
+        raise TaskError(
+            f"classification of a numeric target with {column.distinct} values",
+            user_message=(
+                f"'{column.name}' has {column.distinct:,} different numbers, so it is a quantity to "
+                f"predict, not classes; use a regression model such as "
+                f"{_models_for(TaskType.REGRESSION)}, or choose a column with a few classes."
+            ),
+        )
 
 
 def describe_hyperparameters(model_type: ModelType, ml: MLSettings) -> str:

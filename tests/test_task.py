@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from config import load_settings
 from config.errors import TaskError
 from controller.task import Task, build_spec, describe_hyperparameters
-from runner.spec import ModelType, PredictSpec, Scaling, TrainSpec, Validation
+from runner.spec import ColumnSummary, DatasetSummary, ModelType, PredictSpec, Scaling, TrainSpec, Validation
 
 ML = load_settings(env={}).ml_engine
 IDS = {"job_id": "job_0123456789ab", "model_id": "model_0123abcd"}
@@ -107,3 +107,27 @@ def test_describe_lists_every_setting_of_a_model() -> None:
 def test_the_spec_refuses_ids_that_are_not_exactly_ours(ids) -> None:
     with pytest.raises(ValidationError):
         build_spec(Task.predict(user_id="u1", model_id="model_0123abcd"), ml=ML, **ids)
+
+
+def _summary(rows: int, **distinct: int) -> DatasetSummary:
+    columns = tuple(
+        ColumnSummary(name=name, kind="numeric", dtype="float64", missing=0, distinct=count, examples=())
+        for name, count in distinct.items()
+    )
+    return DatasetSummary(rows=rows, columns=columns)
+
+
+def test_a_classifier_on_a_quantity_is_refused_and_codes_stay_classes() -> None:
+    summary = _summary(1000, price=1234, grade=12, flag=2)
+    for fields in ({"model_type": "logistic"}, {"model_type": "random_forest", "learning_task": "classification"}):
+        with pytest.raises(TaskError) as refused:
+            build_spec(Task.train(user_id="u1", target_column="price", **fields), ml=ML, **IDS, summary=summary)
+        assert refused.value.user_message.startswith(
+            "'price' has 1,234 different numbers, so it is a quantity to predict, not classes; "
+            "use a regression model such as linear, "
+        )
+        assert refused.value.user_message.endswith("or choose a column with a few classes.")
+    for target in ("grade", "flag"):
+        build_spec(Task.train(user_id="u1", target_column=target, model_type="logistic"), ml=ML, **IDS, summary=summary)
+    # Left to the runner to infer: a random forest on price is a regression.
+    build_spec(Task.train(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)

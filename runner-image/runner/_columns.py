@@ -83,16 +83,24 @@ def drop_reason(values: pd.Series, kind: Kind, *, target: pd.Series, task: TaskT
     distinct = int(present.nunique())
     if distinct <= 1:
         return "it has the same value in every row"
-    complete = len(present) == len(values)
+    if reason := id_reason(values, kind):
+        return reason
     if kind is Kind.CATEGORICAL and not _is_flag_or_category(values):
-        if complete and distinct == len(values):
-            return "it has a different value in every row, like an ID"
         if distinct > MAX_CATEGORIES or (distinct > FEW_CATEGORIES and distinct > len(present) / 2):
             return f"it has too many different values ({distinct}) to use as categories"
-    if kind is Kind.NUMERIC and complete and distinct == len(values) and _is_running_number(present):
-        return "it numbers the rows one by one, like an ID"
     if kind is not Kind.DATE and _is_copy_of_target(values, kind, target=target, task=task):
         return "it is (almost) a copy of the column to predict"
+    return None
+
+
+def id_reason(values: pd.Series, kind: Kind) -> str | None:
+    """Why a column names or numbers the rows rather than measuring anything (None: it does not)."""
+    if values.isna().any() or values.nunique() != len(values):
+        return None
+    if kind is Kind.CATEGORICAL and not _is_flag_or_category(values):
+        return "it has a different value in every row, like an ID"
+    if kind is Kind.NUMERIC and _is_running_number(values):
+        return "it numbers the rows one by one, like an ID"
     return None
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from runner._artifacts import Saved
 from runner._columns import Kind
-from runner.spec import ModelType, TaskType
+from runner.spec import ModelType, TaskType, TrainSplit
 from runner.transformers import to_dates
 
 METADATA_VERSION = 1
@@ -63,7 +63,7 @@ class ModelMetadata(BaseModel):
     runner_image: str | None = None
     data_sha256: str
     seed: int
-    split: dict[str, Any]
+    split: TrainSplit
     model_format: str
     files: dict[str, Saved]
     neural_network: dict[str, Any] | None = None

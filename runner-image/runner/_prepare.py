@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from runner._columns import Kind, column_kind, drop_reason, infer_task, is_number_column
+from runner._columns import Kind, column_kind, drop_reason, id_reason, infer_task, is_number_column
 from runner._errors import JobError, quoted
 from runner.spec import (
     MODEL_TASKS,
@@ -71,6 +71,7 @@ def prepare_training(*, spec: TrainSpec, frame: pd.DataFrame) -> TrainingData:
     frame = frame.loc[has_target].reset_index(drop=True)
     _require_rows(len(frame), spec.min_training_samples, rows_dropped)
     _require_variance(frame[target])
+    _refuse_id_target(frame[target])
 
     task = _resolve_task(spec, frame[target])
     y = _labels(frame[target], task)
@@ -121,6 +122,13 @@ def prepare_training(*, spec: TrainSpec, frame: pd.DataFrame) -> TrainingData:
         rows_dropped=rows_dropped,
         warnings=warnings,
     )
+
+
+def _refuse_id_target(values: pd.Series) -> None:
+    """A target that names or numbers the rows has nothing to learn: refused for the reason a feature is dropped."""
+    kind = column_kind(values)
+    if kind is not None and (reason := id_reason(values, kind)):
+        raise JobError(ErrorCode.ID_TARGET, f"{quoted([str(values.name)])} cannot be predicted: {reason}.")
 
 
 def _infinities_as_missing(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[str]]:

@@ -34,6 +34,7 @@ from runner.spec import (
     TaskType,
     TrainOutcome,
     TrainSpec,
+    TrainSplit,
     Validation,
 )
 
@@ -268,19 +269,17 @@ def _target_record(name: str, data: TrainingData, classes: list[Any] | None) -> 
     return record
 
 
-def _split_description(spec: TrainSpec, task: TaskType, *, train_rows: int, test_rows: int) -> dict[str, Any]:
-    split: dict[str, Any] = {
-        "method": spec.validation.value,
-        "test_size": spec.test_size,
-        "train_rows": train_rows,
-        "test_rows": test_rows,
-        "shuffled": True,
-        "stratified": task is TaskType.CLASSIFICATION,
-        "seed": spec.seed,
-    }
-    if spec.validation is Validation.CROSS_VALIDATION:
-        split.update(cv_folds=spec.cv_folds, cv_on="training rows")
-    return split
+def _split_description(spec: TrainSpec, task: TaskType, *, train_rows: int, test_rows: int) -> TrainSplit:
+    cross_validation = spec.validation is Validation.CROSS_VALIDATION
+    return TrainSplit(
+        method=spec.validation,
+        test_size=spec.test_size,
+        train_rows=train_rows,
+        test_rows=test_rows,
+        stratified=task is TaskType.CLASSIFICATION,
+        seed=spec.seed,
+        cv_folds=spec.cv_folds if cross_validation else None,
+    )
 
 
 def _draw_plots(

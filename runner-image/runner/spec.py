@@ -58,6 +58,7 @@ class ErrorCode(str, Enum):
     NO_VARIANCE = "no_variance"
     NON_NUMERIC_TARGET = "non_numeric_target"
     TOO_FEW_PER_CLASS = "too_few_per_class"
+    ID_TARGET = "id_target"  # the column to predict names or numbers the rows
     NO_USABLE_FEATURES = "no_usable_features"
     UNSUPPORTED_MODEL = "unsupported_model"
     MODEL_UNREADABLE = "model_unreadable"
@@ -260,6 +261,19 @@ class DroppedColumn(BaseModel):
     reason: str
 
 
+class TrainSplit(BaseModel):
+    """The rows a model was trained and tested on (and the folds, with cross-validation)."""
+
+    method: Validation
+    test_size: float
+    train_rows: int
+    test_rows: int
+    shuffled: bool = True
+    stratified: bool
+    seed: int
+    cv_folds: int | None = None  # with cross-validation, folds of the training rows
+
+
 class TrainOutcome(BaseModel):
     """What a finished training job reports (the model folder holds the rest)."""
 
@@ -282,6 +296,7 @@ class TrainOutcome(BaseModel):
     model_format: str
     plots: list[str] = Field(default_factory=list)  # file names under output/plots
     training_time_seconds: float
+    split: TrainSplit | None = None  # None in outcomes written before it was reported
 
 
 class PredictOutcome(BaseModel):

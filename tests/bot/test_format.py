@@ -50,10 +50,9 @@ def _regression_outcome(**extra) -> TrainOutcome:
             },
             "baseline": {"mse": 20.0, "rmse": 4.47, "mae": 3.9, "r2": -0.01, "explained_variance": 0.0},
         },
-        rows_used=200,
         model_format="skops",
         training_time_seconds=0.4,
-        **extra,
+        **{"rows_used": 200, **extra},
     )
 
 
@@ -79,6 +78,16 @@ def test_training_result_has_the_plans_sections():
     assert "• id: a different value in every row (an ID)" in text
     assert "Rows left out (missing target): 3" in text
     assert "Settings:" not in text  # a linear model has none
+
+
+def test_training_result_says_the_rows_trained_and_tested_on():
+    held_out = {"method": "hold_out", "test_size": 0.2, "train_rows": 353, "test_rows": 89, "stratified": False, "seed": 42}
+    outcome = _regression_outcome(rows_used=442, split=held_out)
+    assert "Rows: 442 (353 trained on, 89 held out for testing)" in format_training(outcome, model_id="model_0123abcd")
+    folds = {**held_out, "method": "cross_validation", "cv_folds": 5}
+    text = format_training(_regression_outcome(rows_used=442, split=folds), model_id="model_0123abcd")
+    assert "Rows: 442 (353 trained on, 89 held out for testing; 5-fold cross-validation on the training rows)" in text
+    assert "Rows: 200\n" in format_training(_regression_outcome(), model_id="model_0123abcd")  # no split reported
 
 
 def test_training_result_says_the_settings_used_and_spreads_read_like_their_means():
@@ -246,7 +255,11 @@ def test_models_list_and_details():
 
     details = format_model(_model("model_0000000b"))
     assert "Type: Random Forest (classification)" in details
-    assert "Training data: 80 rows × 3 columns" in details
+    assert "Training data: 80 rows × 3 columns\n" in details
+    split = {"method": "hold_out", "test_size": 0.2, "train_rows": 64, "test_rows": 16, "stratified": True, "seed": 42}
+    metadata = {**_model("model_0000000b").metadata, "split": split}
+    split_details = format_model(_model("model_0000000b", metadata=metadata))
+    assert "Training data: 80 rows × 3 columns (64 trained on, 16 held out for testing)" in split_details
     assert "Settings: n_estimators=100" in details
     assert "• Accuracy: 0.8750 (87.5%)" in details
     assert "• a: 0.7000" in details

@@ -247,6 +247,22 @@ async def test_a_bad_hyperparameter_is_refused_before_any_container_starts(
     assert not job_containers()
 
 
+async def test_a_classifier_asked_for_a_quantity_is_refused_before_any_container_starts(
+    settings, store, upload, regression_frame, job_containers
+) -> None:
+    dataset = upload("fran", regression_frame(60))
+    async with Controller(settings=settings, store=store) as controller:
+        with pytest.raises(TaskError) as refused:
+            await controller.submit(
+                Task.train(user_id="fran", model_type="logistic", dataset_id=dataset.dataset_id, target_column="price")
+            )
+    assert refused.value.user_message.startswith(
+        "'price' has 60 different numbers, so it is a quantity to predict, not classes; use a regression model"
+    )
+    assert not store.list_jobs(user_id="fran")
+    assert not job_containers()
+
+
 @_with(queue={"per_user_queued": 1})
 async def test_waiting_cap_and_cancelling_queued_and_running_jobs(
     settings, store, upload, heavy_frame, job_containers

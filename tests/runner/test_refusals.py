@@ -244,3 +244,17 @@ def test_prediction_flags_unseen_categories_and_far_values(jobs, houses, house_m
 def test_prediction_with_a_different_model_mounted(jobs, houses, house_model):
     job = jobs.predict(house_model, houses.head(3), model_id="model_ffffffff")
     assert job.result["error"]["code"] == ErrorCode.BAD_SPEC.value
+
+
+@pytest.mark.parametrize(
+    ("column", "reason"),
+    [
+        (lambda rows: np.arange(1, rows + 1), "it numbers the rows one by one, like an ID"),
+        (lambda rows: [f"c{n:04d}" for n in range(rows)], "it has a different value in every row, like an ID"),
+    ],
+)
+def test_a_target_that_names_or_numbers_the_rows(jobs, column, reason):
+    table = small_table(40)
+    table["row"] = column(len(table))
+    job = jobs.train(table, target_column="row", model_type=ModelType.RANDOM_FOREST)
+    assert_refused(job, ErrorCode.ID_TARGET, f"'row' cannot be predicted: {reason}.")
