@@ -88,6 +88,9 @@ _MAX_NOTES = 20
 _SHEETS_NAMED = 5  # in the note about the other sheets; `sheets` lists them all
 # Deflate cannot pack better than about 1:1000; real workbooks pack about 1:20.
 _MAX_RATIO = 200
+# Parts of a workbook's zip: a real one has a few per sheet, and `max_sheets` caps sheets.
+_MAX_ZIP_ENTRIES = 10_000
+_EOCD_SEARCH = 22 + 65_535  # the end record and the longest comment it may carry
 _RATIO_FROM_BYTES = 1 << 20
 _WORKBOOK_TYPES = (
     "spreadsheetml.sheet.main+xml",
@@ -394,6 +397,7 @@ def _csv_problem(detail: str) -> str:
 
 
 def _read_xlsx(path: Path, limits: IngestLimits, reporter: Reporter) -> _Table:
+    _check_zip_entries(path)
     try:
         with zipfile.ZipFile(path) as archive:
             _check_zip(archive, limits)
@@ -446,6 +450,25 @@ def _read_xlsx(path: Path, limits: IngestLimits, reporter: Reporter) -> _Table:
     body = body.set_axis(names, axis=1).reset_index(drop=True).infer_objects()
     reporter.stage("typing", 60, "Recognizing numbers and dates")
     return _Table(body, notes + name_notes + _refine_types(body, decimal_comma=False), sheets)
+
+
+def _check_zip_entries(path: Path) -> None:
+    """Refuse a zip whose directory lists more parts than any workbook has, from the count in its
+    end record, before `zipfile` builds an object per entry."""
+    with path.open("rb") as file:
+        file.seek(max(path.stat().st_size - _EOCD_SEARCH, 0))
+        tail = file.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or len(tail) < end + 12:
+        return  # not a zip: zipfile says so below
+    entries = int.from_bytes(tail[end + 10 : end + 12], "little")  # 0xFFFF: the count is in a ZIP64 record
+    if entries > _MAX_ZIP_ENTRIES:
+        raise JobError(
+            ErrorCode.OVER_LIMIT,
+            f"This workbook is packed from {'more than 65,000' if entries == 0xFFFF else f'{entries:,}'} "
+            f"parts; a workbook has at most {_MAX_ZIP_ENTRIES:,}, so save it again from Excel or send the "
+            "table as CSV.",
+        )
 
 
 def _check_zip(archive: zipfile.ZipFile, limits: IngestLimits) -> None:

@@ -532,6 +532,26 @@ def test_workbook_budgets_are_checked_before_openpyxl(tmp_path: Path, monkeypatc
         assert ingest(tmp_path, "bomb.xlsx", CORPUS[name].data).code is ErrorCode.OVER_LIMIT, name
 
 
+def test_a_zip_of_very_many_parts_is_refused_from_its_end_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n in range(10_001):
+            archive.writestr(f"p{n}", b"")
+
+    def listed(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("zipfile read the directory")
+
+    monkeypatch.setattr(zipfile.ZipFile, "__init__", listed)
+    refused = ingest(tmp_path, "parts.xlsx", buffer.getvalue())
+    assert (refused.code, refused.message) == (
+        ErrorCode.OVER_LIMIT,
+        "This workbook is packed from 10,001 parts; a workbook has at most 10,000, "
+        "so save it again from Excel or send the table as CSV.",
+    )
+
+
 def test_parquet_budgets_are_checked_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def read(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the table was read")
