@@ -42,7 +42,7 @@ from bot.parsing import (
     to_task,
 )
 from config import Settings
-from config.errors import JobError, StatAgentError
+from config.errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
 from controller.task import Task
@@ -61,6 +61,7 @@ _DELETE = "del"  # del:<model id>
 _KEEP = "keep"  # keep:<model id>
 _DELETE_TABLE = "dsdel"  # dsdel:<dataset id>
 _KEEP_TABLE = "dskeep"  # dskeep:<dataset id>
+_OFFER = "cost"  # cost:<offer serial>:<offer index>
 
 _SORRY = StatAgentError.default_user_message
 
@@ -95,6 +96,15 @@ class _Question:
     serial: int
 
 
+@dataclass(frozen=True)
+class _Offer:
+    """A training refused for its cost, and the changes that would fit (buttons `serial`)."""
+
+    task: Task
+    changes: tuple[dict[str, object], ...]
+    serial: int
+
+
 @dataclass
 class _Chat:
     """One user's conversation."""
@@ -103,6 +113,7 @@ class _Chat:
     dataset: DatasetRecord | None = None
     question: _Question | None = None
     last_request: Draft | None = None  # the last training request sent as a job, for follow-up edits
+    offer: _Offer | None = None  # what would fit instead of a training refused for its cost
     running_jobs: set[str] = field(default_factory=set)
 
 
@@ -267,6 +278,8 @@ class Dialogue:
             await sink.send(Text(f"🗑 Model {model.model_id} deleted."))
         elif kind == _KEEP:
             await sink.send(Text(f"OK, model {rest} stays."))
+        elif kind == _OFFER:
+            await self._take_offer(message, chat, sink, rest)
         elif kind == _DELETE_TABLE:
             await self._delete_dataset(message.user_id, chat, sink, rest)
         elif kind == _KEEP_TABLE:
@@ -465,8 +478,29 @@ class Dialogue:
     async def _submit(
         self, message: Incoming, chat: _Chat, sink: Sink, task: Task, *, header: str
     ) -> None:
-        handle = await self._controller.submit(task)
+        try:
+            handle = await self._controller.submit(task)
+        except CostError as exc:  # too long for a job: offer what would fit, as buttons
+            self._serial += 1
+            chat.offer = _Offer(task=task, changes=tuple(c for _, c in exc.offers), serial=self._serial)
+            buttons = [
+                Button(label=clip(label, _BUTTON_LABEL), data=f"{_OFFER}:{self._serial}:{index}")
+                for index, (label, _) in enumerate(exc.offers)
+            ]
+            await sink.send(Text(exc.user_message, buttons=tuple(buttons)))
+            return
         await self._watch(handle, chat, sink, header=header, news=f"⏳ Accepted as {handle.job_id}")
+
+    async def _take_offer(self, message: Incoming, chat: _Chat, sink: Sink, choice: str) -> None:
+        """Train what a cost refusal offered: the same task with the chosen offer's changes."""
+        serial, _, index = choice.partition(":")
+        offer = chat.offer
+        if offer is None or str(offer.serial) != serial or not index.isdigit() or int(index) >= len(offer.changes):
+            await sink.send(Text("That choice is no longer open."))
+            return
+        chat.offer = None
+        task = Task.model_validate({**offer.task.model_dump(), **offer.changes[int(index)]})
+        await self._submit(message, chat, sink, task, header=_train_header(task.model_type, task.target_column or ""))
 
     async def _watch(self, handle: JobHandle, chat: _Chat, sink: Sink, *, header: str, news: str) -> None:
         """Open the job's status message (`header`, then `news`) and follow the job in the background."""

@@ -326,6 +326,9 @@ class Controller:
             model_id=model_id,
             image_id=image_id,
             summary=dataset.summary,
+            time_limit_seconds=(
+                self._settings.container.train_timeout_seconds if self._settings.ml_engine.check_time_estimate else None
+            ),
         )
         return await self._accept(
             spec,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config import MLSettings, UploadSettings
 from config.errors import TaskError
+from controller._cost import check_cost
 from runner.spec import (
     ColumnKind,
     DatasetSummary,
@@ -68,6 +69,7 @@ class Task(BaseModel):
     hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
     validation: Validation | None = None
     cv_folds: int | None = Field(default=None, ge=2, le=20)
+    sample_rows: int | None = Field(default=None, ge=1)  # train on a random sample of the rows
     preprocessing: PreprocessingRequest = PreprocessingRequest()
     # Prediction
     model_id: str | None = None
@@ -134,10 +136,13 @@ def build_spec(
     model_id: str,
     image_id: str | None = None,
     summary: DatasetSummary | None = None,
+    time_limit_seconds: float | None = None,
 ) -> TrainSpec | PredictSpec:
     """Turn a task into the runner's job spec, or raise TaskError saying what to change.
 
-    With the table's `summary`, a classifier asked for a quantity is refused here, before any job.
+    With the table's `summary`, a classifier asked for a quantity is refused here, before any job;
+    with a `time_limit_seconds` too, so is a training estimated to take longer (CostError, with
+    offers that would fit).
     """
     if task.task_type == "ml_score":
         return PredictSpec(
@@ -160,7 +165,7 @@ def build_spec(
         )
     if summary is not None:
         _refuse_quantity_as_classes(task, summary)
-    return TrainSpec(
+    spec = TrainSpec(
         job_id=job_id,
         model_id=model_id,
         user_id=task.user_id,
@@ -180,8 +185,15 @@ def build_spec(
             ),
         ),
         min_training_samples=ml.min_training_samples,
+        sample_rows=task.sample_rows,
         image_id=image_id,
     )
+    if summary is None or time_limit_seconds is None:
+        return spec
+    estimate = check_cost(
+        spec, summary=summary, limit_seconds=time_limit_seconds, defaults=ml.default_hyperparameters
+    )
+    return spec.model_copy(update={"estimated_seconds": round(estimate, 1)})
 
 
 def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:

@@ -25,6 +25,7 @@ from runner._importance import feature_importance
 from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
 from runner._paths import JobPaths
 from runner._progress import Reporter
+from runner._stepwise import fit_with_progress
 from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, prepare_training
 from runner.spec import (
     METADATA_FILE,
@@ -56,6 +57,9 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     reporter.stage("loading", 2, "Reading your data")
     frame = read_table(paths.data_file, what="training data")
     data_sha256 = file_sha256(paths.data_file)
+    sampled_from = len(frame)
+    if spec.sample_rows is not None and len(frame) > spec.sample_rows:
+        frame = frame.sample(n=spec.sample_rows, random_state=spec.seed).reset_index(drop=True)
 
     reporter.stage("validating", 8, f"Checking {len(frame)} rows and {frame.shape[1]} columns")
     data = prepare_training(spec=spec, frame=frame)
@@ -68,6 +72,8 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     reporter.stage("preprocessing", 12, f"Setting {spec.test_size:.0%} of the rows aside for testing")
     X_train, X_test, y_train, y_test = _evaluate.split(data.X, data.y, spec=spec, task=data.task)
     warnings = list(data.warnings)
+    if len(frame) < sampled_from:
+        warnings.append(f"Trained on a random sample of {len(frame):,} of the {sampled_from:,} rows, as asked.")
 
     reporter.stage("training", TRAIN_START, f"Training a {spec.model_type.value.replace('_', ' ')} model")
     started = time.perf_counter()
@@ -193,7 +199,17 @@ def _fit(
         fit_from = CV_END
         reporter.progress(fit_from, "Training the final model")
     model = _new_model(spec, data, params, on_epoch=_epoch_progress(reporter, fit_from, TRAIN_END))
-    model.fit(X_train, y_train)
+    if spec.model_type is ModelType.NEURAL_NETWORK:
+        model.fit(X_train, y_train)  # reports each epoch
+    else:
+        fit_with_progress(
+            model,
+            X_train,
+            y_train,
+            model_type=spec.model_type,
+            estimated_seconds=spec.estimated_seconds,
+            report=lambda done, text: reporter.progress(fit_from + (TRAIN_END - fit_from) * done, text),
+        )
     return model, cross_validation
 
 

@@ -191,6 +191,10 @@ class TrainSpec(_ModelJob):
     preprocessing: Preprocessing = Preprocessing()
     min_training_samples: int = Field(default=10, ge=2)
     seed: int = 42
+    # Train on a seeded random sample of this many rows (None: every row).
+    sample_rows: int | None = Field(default=None, ge=1)
+    # The host's estimate of the fitting time, said while a fit that reports no steps runs.
+    estimated_seconds: float | None = Field(default=None, ge=0)
     # The runner image id the host started, recorded in the model's metadata.
     image_id: str | None = None
 
