@@ -37,6 +37,7 @@ SIZES: dict[ModelType, tuple[int, int]] = {
     ModelType.SVM: (4_000, 12_000),
     ModelType.RANDOM_FOREST: (5_000, 20_000),
     ModelType.GRADIENT_BOOSTING: (5_000, 20_000),
+    ModelType.HIST_GRADIENT_BOOSTING: (20_000, 100_000),
     ModelType.NEURAL_NETWORK: (5_000, 20_000),
 }
 
@@ -103,14 +104,14 @@ def main() -> None:
         remove=True,
         stderr=False,
     )
-    print(f"{'model':<20}{'task':<16}{'rows':>9}{'seconds':>10}{'units':>12}{'s/unit':>11}{'in table':>11}")
+    print(f"{'model':<24}{'task':<16}{'rows':>9}{'seconds':>10}{'units':>12}{'s/unit':>11}{'in table':>11}")
     for line in output.decode().splitlines():
         case = json.loads(line)
         model, task = ModelType(case["model"]), TaskType(case["task"])
         load = Workload(task=task, rows=case["rows"], features=FEATURES, classes=CLASSES)
         units = work_units(model, load, rows=case["train_rows"], params=case["params"])
         print(
-            f"{model.value:<20}{task.value:<16}{case['rows']:>9,}{case['seconds']:>10.2f}{units:>12.3g}"
+            f"{model.value:<24}{task.value:<16}{case['rows']:>9,}{case['seconds']:>10.2f}{units:>12.3g}"
             f"{case['seconds'] / units:>11.3g}{SECONDS_PER_UNIT[model, task]:>11.3g}"
         )
 

@@ -78,6 +78,7 @@ _MODEL_LABELS = {
     "svm": "SVM",
     "random_forest": "Random Forest",
     "gradient_boosting": "Gradient Boosting",
+    "hist_gradient_boosting": "Hist Gradient Boosting",
     "neural_network": "Neural Network",
 }
 

@@ -48,6 +48,8 @@ SECONDS_PER_UNIT: dict[tuple[ModelType, TaskType], float] = {
     (ModelType.RANDOM_FOREST, C): 5e-8,
     (ModelType.GRADIENT_BOOSTING, R): 1.5e-8,
     (ModelType.GRADIENT_BOOSTING, C): 1.6e-8,
+    (ModelType.HIST_GRADIENT_BOOSTING, R): 3e-8,
+    (ModelType.HIST_GRADIENT_BOOSTING, C): 5e-8,
     (ModelType.NEURAL_NETWORK, R): 1.8e-8,
     (ModelType.NEURAL_NETWORK, C): 2.2e-8,
 }
@@ -64,6 +66,7 @@ MAX_CATEGORIES = 100
 DATE_PARTS = 4
 # Models offered instead, in the order of preference; the first few that fit are named.
 ALTERNATIVES = (
+    ModelType.HIST_GRADIENT_BOOSTING,
     ModelType.RANDOM_FOREST,
     ModelType.GRADIENT_BOOSTING,
     ModelType.RIDGE,
@@ -102,6 +105,8 @@ def work_units(
             return _number(params, "n_estimators", 100) * n * depth * tried
         case ModelType.GRADIENT_BOOSTING:
             return _number(params, "n_estimators", 100) * n * log_n * p * per_class
+        case ModelType.HIST_GRADIENT_BOOSTING:  # binned: linear in the rows
+            return _number(params, "max_iter", 100) * n * p * per_class
         case ModelType.NEURAL_NETWORK:
             hidden = params.get("hidden_layers") or [64, 32]
             widths = [p, *(hidden if isinstance(hidden, list) else [64, 32]), max(per_class, 1)]

@@ -276,7 +276,7 @@ def _check_value(model_type: ModelType, name: str, value: HyperValue, ml: MLSett
 
 _INTEGER_PARAMETERS = frozenset(
     {"n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "epochs",
-     "batch_size", "degree", "max_iter", "patience"}
+     "batch_size", "degree", "max_iter", "patience", "max_leaf_nodes"}
 )
 
 

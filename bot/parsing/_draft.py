@@ -27,6 +27,7 @@ MODEL_ORDER = [
     ModelType.LOGISTIC,
     ModelType.RANDOM_FOREST,
     ModelType.GRADIENT_BOOSTING,
+    ModelType.HIST_GRADIENT_BOOSTING,
     ModelType.RIDGE,
     ModelType.LASSO,
     ModelType.ELASTICNET,

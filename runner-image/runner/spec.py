@@ -82,6 +82,7 @@ class ModelType(str, Enum):
     SVM = "svm"
     RANDOM_FOREST = "random_forest"
     GRADIENT_BOOSTING = "gradient_boosting"
+    HIST_GRADIENT_BOOSTING = "hist_gradient_boosting"
     NEURAL_NETWORK = "neural_network"
 
 
@@ -115,6 +116,7 @@ MODEL_TASKS: dict[ModelType, frozenset[TaskType]] = {
     ModelType.SVM: frozenset(TaskType),
     ModelType.RANDOM_FOREST: frozenset(TaskType),
     ModelType.GRADIENT_BOOSTING: frozenset(TaskType),
+    ModelType.HIST_GRADIENT_BOOSTING: frozenset(TaskType),
     ModelType.NEURAL_NETWORK: frozenset(TaskType),
 }
 
@@ -131,6 +133,9 @@ MODEL_HYPERPARAMETERS: dict[ModelType, frozenset[str]] = {
     ),
     ModelType.GRADIENT_BOOSTING: frozenset(
         {"n_estimators", "learning_rate", "max_depth", "subsample"}
+    ),
+    ModelType.HIST_GRADIENT_BOOSTING: frozenset(
+        {"max_iter", "learning_rate", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization"}
     ),
     ModelType.NEURAL_NETWORK: frozenset(
         {"hidden_layers", "dropout", "epochs", "batch_size", "learning_rate", "patience"}

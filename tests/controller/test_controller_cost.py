@@ -59,7 +59,9 @@ async def test_an_svm_on_a_large_table_is_refused_before_any_container_with_what
         assert sample_label.startswith("SVM on ") and sample_label in message
         assert 100 <= sample["sample_rows"] < 50_000
         assert others and all(label in message for label, _ in others)
-        assert {change["model_type"] for _, change in others} <= {"random_forest", "gradient_boosting", "ridge"}
+        assert {change["model_type"] for _, change in others} <= {
+            "hist_gradient_boosting", "random_forest", "gradient_boosting", "ridge"
+        }
 
         # Each offer passes the same check. A small sample shows what taking one does: the runner
         # trains on that many rows (small, so the test does not hang on the machine's load).

@@ -17,6 +17,7 @@ REGRESSORS = [
     "linear",
     "random_forest",
     "gradient_boosting",
+    "hist_gradient_boosting",
     "ridge",
     "lasso",
     "elasticnet",
@@ -24,7 +25,14 @@ REGRESSORS = [
     "svm",
     "neural_network",
 ]
-CLASSIFIERS = ["logistic", "random_forest", "gradient_boosting", "svm", "neural_network"]
+CLASSIFIERS = [
+    "logistic",
+    "random_forest",
+    "gradient_boosting",
+    "hist_gradient_boosting",
+    "svm",
+    "neural_network",
+]
 
 
 def parse(text: str, table: TableInfo | None = HOUSES, model_ids: list[str] = MODEL_IDS) -> Draft:

@@ -652,6 +652,9 @@ def test_leave_one_out_is_refused_with_a_sentence() -> None:
 ABBREVIATIONS = [
     ("GB for medv", "gradient_boosting"),
     ("GBM for medv", "gradient_boosting"),
+    ("HGB for medv", "hist_gradient_boosting"),
+    ("hist gradient boosting for medv", "hist_gradient_boosting"),
+    ("HistGradientBoostingRegressor for medv", "hist_gradient_boosting"),
     ("RF for medv", "random_forest"),
     ("SVR for medv", "svm"),
     ("OLS for medv", "linear"),
