@@ -298,7 +298,7 @@ class Controller:
             await self._backend.close()
         log.info("controller stopped", instance=self.instance_id)
 
-    async def submit(self, task: Task) -> JobHandle:
+    async def submit(self, task: Task, *, new_request: bool = True) -> JobHandle:
         """Queue a task as a job. Everything is checked before any container starts.
 
         Raises TaskError (incomplete or invalid request), NotFoundError (no such dataset or
@@ -337,6 +337,7 @@ class Controller:
             dataset_id=task.dataset_id,
             model_id=model_id,
             chat_id=task.conversation_id or None,
+            new_request=new_request,
         )
 
     async def submit_upload(
@@ -394,12 +395,18 @@ class Controller:
         dataset_id: str | None = None,
         model_id: str | None = None,
         before_queueing: Callable[[], None] | None = None,
+        new_request: bool = True,
     ) -> JobHandle:
-        """Check the user's quotas, record the job and put it in line, as one step."""
+        """Check the user's quotas, record the job and put it in line, as one step.
+
+        A job of a request already counted (a comparison's later candidates) has `new_request`
+        False: the waiting cap counts that request once.
+        """
         user_id = spec.user_id
         async with self._submit_lock:
             self._require_running()  # a stop may have begun meanwhile
-            self._check_waiting_quota(user_id, _Lane.of(kind))
+            if new_request:
+                self._check_waiting_quota(user_id, _Lane.of(kind))
             if kind is JobKind.TRAIN:
                 await self._check_model_quota(user_id)
             record = await asyncio.to_thread(
@@ -479,6 +486,20 @@ class Controller:
                 f"user {user_id} has {waiting} jobs waiting",
                 user_message=(
                     f"You already have {waiting} jobs waiting. Wait for one to finish or cancel one."
+                ),
+            )
+
+    async def check_model_room(self, *, user_id: str, count: int) -> None:
+        """Raise QuotaError unless `count` more models fit the user's quota (with trainings in flight)."""
+        models = len(await asyncio.to_thread(self._store.list_models, user_id=user_id))
+        pending = sum(1 for live in self._jobs.values() if live.user_id == user_id and live.is_train)
+        limit = self._settings.quotas.max_models_per_user
+        if models + pending + count > limit:
+            raise QuotaError(
+                f"user {user_id} has {models} models, {pending} pending, asks for {count} more",
+                user_message=(
+                    f"This needs {count} new models, but you have {models} (and {pending} in training) of "
+                    f"at most {limit}. Delete some with /delete ID first."
                 ),
             )
 

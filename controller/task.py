@@ -20,6 +20,7 @@ from runner.spec import (
     DatasetSummary,
     IngestLimits,
     IngestSpec,
+    LeaderboardEntry,
     MODEL_HYPERPARAMETERS,
     MODEL_TASKS,
     HyperValue,
@@ -70,6 +71,7 @@ class Task(BaseModel):
     validation: Validation | None = None
     cv_folds: int | None = Field(default=None, ge=2, le=20)
     sample_rows: int | None = Field(default=None, ge=1)  # train on a random sample of the rows
+    leaderboard: tuple[LeaderboardEntry, ...] = ()  # a comparison's other candidates, for its chart
     preprocessing: PreprocessingRequest = PreprocessingRequest()
     # Prediction
     model_id: str | None = None
@@ -186,6 +188,7 @@ def build_spec(
         ),
         min_training_samples=ml.min_training_samples,
         sample_rows=task.sample_rows,
+        leaderboard=task.leaderboard,
         image_id=image_id,
     )
     if summary is None or time_limit_seconds is None:

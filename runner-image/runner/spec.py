@@ -149,6 +149,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LeaderboardEntry(_Strict):
+    """Another candidate of a comparison: its cross-validated score, for the leaderboard chart."""
+
+    label: str = Field(min_length=1, max_length=64)
+    mean: float = Field(allow_inf_nan=False)
+    std: float = Field(ge=0, allow_inf_nan=False)
+
+
 class Preprocessing(_Strict):
     scaling: Scaling = Scaling.STANDARD
     missing_strategy: MissingStrategy = MissingStrategy.MEAN
@@ -200,6 +208,8 @@ class TrainSpec(_ModelJob):
     sample_rows: int | None = Field(default=None, ge=1)
     # The host's estimate of the fitting time, said while a fit that reports no steps runs.
     estimated_seconds: float | None = Field(default=None, ge=0)
+    # A comparison's other candidates: the runner draws leaderboard.png with them and itself.
+    leaderboard: tuple[LeaderboardEntry, ...] = Field(default=(), max_length=20)
     # The runner image id the host started, recorded in the model's metadata.
     image_id: str | None = None
 
@@ -281,6 +291,8 @@ class TrainSplit(BaseModel):
     stratified: bool
     seed: int
     cv_folds: int | None = None  # with cross-validation, folds of the training rows
+    # SHA-256 of which rows were tested and each training row's fold: equal for equal splits.
+    rows_sha256: str | None = None
 
 
 class TrainOutcome(BaseModel):
