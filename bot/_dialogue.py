@@ -27,6 +27,8 @@ from bot._format import (
     format_training,
     model_label,
 )
+from bot._compare import CompareRequest, compare_request, format_leaderboard, status_line
+from bot.parsing._columns import match_column
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
 from bot.parsing import (
@@ -45,6 +47,7 @@ from config import Settings
 from config.errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
+from controller._compare import start_comparison
 from controller.task import Task
 from store import DatasetRecord, JobKind, JobRecord, Store
 
@@ -62,6 +65,7 @@ _KEEP = "keep"  # keep:<model id>
 _DELETE_TABLE = "dsdel"  # dsdel:<dataset id>
 _KEEP_TABLE = "dskeep"  # dskeep:<dataset id>
 _OFFER = "cost"  # cost:<offer serial>:<offer index>
+_COMPARE = "cmp"  # cmp:<dataset id>:<column index>
 
 _SORRY = StatAgentError.default_user_message
 
@@ -278,6 +282,14 @@ class Dialogue:
             await sink.send(Text(f"🗑 Model {model.model_id} deleted."))
         elif kind == _KEEP:
             await sink.send(Text(f"OK, model {rest} stays."))
+        elif kind == _COMPARE:
+            dataset_id, _, index = rest.partition(":")
+            dataset = await self._dataset(message.user_id, chat)
+            if dataset is None or dataset.dataset_id != dataset_id or not index.isdigit():
+                await sink.send(Text("That choice is no longer open."))
+                return
+            column = dataset.summary.columns[int(index)].name
+            await self._compare(message, chat, sink, CompareRequest(target=column, include_neural_network=False))
         elif kind == _OFFER:
             await self._take_offer(message, chat, sink, rest)
         elif kind == _DELETE_TABLE:
@@ -294,6 +306,8 @@ class Dialogue:
             await self._command(message, chat, sink, text)
         elif chat.question is not None:
             await self._answer(message, chat, sink, text)
+        elif (comparing := compare_request(text)) is not None:
+            await self._compare(message, chat, sink, comparing)
         else:
             draft = await self._parse(message, chat, text)
             if chat.last_request is not None:
@@ -325,6 +339,9 @@ class Dialogue:
             chat.question = None
             draft = await self._parse(message, chat, f"train {rest}".strip())
             await self._proceed(message, chat, sink, draft, shown_notes=())
+        elif command == "compare":
+            chat.question = None
+            await self._compare(message, chat, sink, compare_request(f"compare models for {rest}") or CompareRequest(None, False))
         elif command == "predict":
             chat.question = None
             words = f"use model {rest} to make predictions" if rest else "make predictions"
@@ -491,6 +508,51 @@ class Dialogue:
             return
         await self._watch(handle, chat, sink, header=header, news=f"⏳ Accepted as {handle.job_id}")
 
+    async def _compare(self, message: Incoming, chat: _Chat, sink: Sink, request: CompareRequest) -> None:
+        """Train every model that fits the target, one job each, and answer with a leaderboard."""
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("To compare models I need a table. " + _SEND_TABLE))
+            return
+        columns = list(dataset.summary.column_names)
+        match = match_column(request.target, columns) if request.target else None
+        if match is None or match.column is None:
+            options = match.candidates if match is not None and match.candidates else columns
+            buttons = [
+                Button(label=clip(name, _BUTTON_LABEL), data=f"{_COMPARE}:{dataset.dataset_id}:{columns.index(name)}")
+                for name in options[:MAX_BUTTONS]
+            ]
+            await sink.send(Text("Which column should the models predict? (or /compare COLUMN)", buttons=tuple(buttons)))
+            return
+        comparison = await start_comparison(
+            self._controller,
+            settings=self._settings,
+            user_id=message.user_id,
+            dataset=dataset,
+            target=match.column,
+            include_neural_network=request.include_neural_network,
+            conversation_id=message.chat_id,
+        )
+        total = len(comparison.candidates)
+        header = f"🏁 Comparing {total} models → {clip(match.column)}"
+        status = await StatusMessage.open(sink, f"{header}\n{status_line(0, total)}", interval=self._status_interval)
+
+        async def follow() -> None:
+            async def on_done(done: int, of: int) -> None:
+                await status.update(f"{header}\n{status_line(done, of)}")
+
+            await comparison.run(on_done)
+            await status.finish(f"{header}\n✅ {total} of {total} candidates done")
+            await sink.send(Text(format_leaderboard(comparison)))
+            for candidate in comparison.candidates[-1:]:
+                for plot in candidate.plots:
+                    if plot.name == "leaderboard.png":
+                        await sink.send(Photo(path=plot, caption="Cross-validated score of each model (± one standard deviation)"))
+
+        task = asyncio.create_task(follow(), name=f"compare-{message.user_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._followed)
+
     async def _take_offer(self, message: Incoming, chat: _Chat, sink: Sink, choice: str) -> None:
         """Train what a cost refusal offered: the same task with the chosen offer's changes."""
         serial, _, index = choice.partition(":")
@@ -643,7 +705,7 @@ _NOT_UNDERSTOOD = (
 
 
 _COMMANDS = frozenset(
-    "start help data datasets dataset train predict models model delete jobs cancel".split()
+    "start help data datasets dataset train predict compare models model delete jobs cancel".split()
 )
 
 

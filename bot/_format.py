@@ -263,6 +263,14 @@ def format_model(model: ModelRecord) -> str:
         lines += ["", "📈 Test Metrics:", *_metric_lines(metrics["test"])]
     if importance := meta.get("feature_importance"):
         lines += ["", "📊 Feature Importance:", *_importance_lines(importance)]
+    if meta.get("data_sha256"):
+        lines += [
+            "",
+            "🔁 To reproduce:",
+            f"Data SHA-256: {meta['data_sha256']}",
+            f"Runner image: {meta.get('runner_image') or 'not recorded'}",
+            f"Seed: {meta.get('seed')}",
+        ]
     lines += ["", f"Predictions: /predict {model.model_id} · Delete: /delete {model.model_id}"]
     return "\n".join(lines)
 
