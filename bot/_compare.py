@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot._format import clip, model_label
+from bot.parsing._words import read_settings
 from controller._compare import Candidate, Comparison, cv_score
 from runner.spec import ModelType, TaskType
 
@@ -31,6 +32,47 @@ _ASK = re.compile(
     r"(?:\s+(?:for|on|to\s+predict|at\s+predicting|predicting|of)\s+(?P<target>.*?))?\W*$",
     re.IGNORECASE,
 )
+
+
+_TUNE = re.compile(
+    r"^\W*(?:tune|optimi[sz]e|find\s+the\s+best\s+settings\s+(?:of|for))\s+(?P<rest>.*?)\W*$", re.IGNORECASE
+)
+_TUNE_TARGET = re.compile(r"\s+(?:for|on|to\s+predict|predicting)\s+(?P<target>.+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TuneRequest:
+    model: ModelType | None
+    target: str | None  # as the user wrote it
+
+
+def tune_request(text: str) -> TuneRequest | None:
+    """'tune the random forest for price', 'optimise lasso', 'find the best settings for the SVM'."""
+    match = _TUNE.match(text.strip())
+    if match is None:
+        return None
+    rest = match["rest"]
+    target = None
+    if (found_target := _TUNE_TARGET.search(rest)) is not None:
+        target = found_target["target"].strip().strip("'\"`?") or None
+        rest = rest[: found_target.start()]
+    found, leftover = read_settings(rest)
+    if target is None:  # `/tune random_forest price`: what follows the model names the target
+        words = [w for w in leftover.split(";")[-1].split() if w.lower() not in ("the", "a", "my", "model")]
+        target = " ".join(words) or None if found.models else None
+    return TuneRequest(model=found.models[0] if found.models else None, target=target)
+
+
+def format_tuning(tuning: dict[str, object], *, model_id: str) -> str:
+    """What a tuning job found: the best settings and the CV score against the defaults'."""
+    name = "R²" if tuning.get("metric") == "r2" else str(tuning.get("metric"))
+    best = tuning.get("best_settings") or {}
+    settings = ", ".join(f"{k} = {v}" for k, v in best.items()) if isinstance(best, dict) and best else "the defaults"
+    return (
+        f"🎛 Tuned: tried {tuning.get('tried')} settings on the same folds. Best: {settings}.\n"
+        f"Cross-validated {name}: {_num(tuning.get('best_cv'))} against {_num(tuning.get('default_cv'))} "
+        f"with the default settings. The tuned model is {model_id}."
+    )
 
 
 @dataclass(frozen=True)
@@ -126,5 +168,5 @@ def verdict(ranked: list[Candidate], name: str) -> str:
     )
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+def _num(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) and value != float("-inf") else "—"

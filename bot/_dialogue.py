@@ -27,7 +27,15 @@ from bot._format import (
     format_training,
     model_label,
 )
-from bot._compare import CompareRequest, compare_request, format_leaderboard, status_line
+from bot._compare import (
+    CompareRequest,
+    TuneRequest,
+    compare_request,
+    format_leaderboard,
+    format_tuning,
+    status_line,
+    tune_request,
+)
 from bot.parsing._columns import match_column
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
@@ -308,6 +316,8 @@ class Dialogue:
             await self._answer(message, chat, sink, text)
         elif (comparing := compare_request(text)) is not None:
             await self._compare(message, chat, sink, comparing)
+        elif (tuning := tune_request(text)) is not None:
+            await self._tune(message, chat, sink, tuning)
         else:
             draft = await self._parse(message, chat, text)
             if chat.last_request is not None:
@@ -342,6 +352,9 @@ class Dialogue:
         elif command == "compare":
             chat.question = None
             await self._compare(message, chat, sink, compare_request(f"compare models for {rest}") or CompareRequest(None, False))
+        elif command == "tune":
+            chat.question = None
+            await self._tune(message, chat, sink, tune_request(f"tune {rest}") or TuneRequest(None, None))
         elif command == "predict":
             chat.question = None
             words = f"use model {rest} to make predictions" if rest else "make predictions"
@@ -553,6 +566,32 @@ class Dialogue:
         self._tasks.add(task)
         task.add_done_callback(self._followed)
 
+    async def _tune(self, message: Incoming, chat: _Chat, sink: Sink, request: TuneRequest) -> None:
+        """Search a model's settings (one job, its own container) and keep the tuned model."""
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("To tune a model I need a table. " + _SEND_TABLE))
+            return
+        if request.model is None:
+            await sink.send(Text("Which model should I tune? For example: /tune random_forest price"))
+            return
+        columns = list(dataset.summary.column_names)
+        match = match_column(request.target, columns) if request.target else None
+        if match is None or match.column is None:
+            await sink.send(
+                Text(f"Which column should the tuned model predict? For example: /tune {request.model.value} {columns[-1]}")
+            )
+            return
+        task = Task.train(
+            user_id=message.user_id,
+            model_type=request.model,
+            dataset_id=dataset.dataset_id,
+            target_column=match.column,
+            conversation_id=message.chat_id,
+            tune=True,
+        )
+        await self._submit(message, chat, sink, task, header=f"🎛 Tuning {model_label(request.model.value)} → {clip(match.column)}")
+
     async def _take_offer(self, message: Incoming, chat: _Chat, sink: Sink, choice: str) -> None:
         """Train what a cost refusal offered: the same task with the chosen offer's changes."""
         serial, _, index = choice.partition(":")
@@ -624,6 +663,8 @@ class Dialogue:
             await sink.send(Text(format_summary(outcome.dataset)))
         elif result.train is not None:
             await sink.send(Text(format_training(result.train, model_id=model_id)))
+            if isinstance(tuning := getattr(result.train, "tuning", None), dict):
+                await sink.send(Text(format_tuning(tuning, model_id=model_id)))
             for plot in outcome.plots:
                 await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
         elif result.predict is not None:
@@ -705,7 +746,7 @@ _NOT_UNDERSTOOD = (
 
 
 _COMMANDS = frozenset(
-    "start help data datasets dataset train predict compare models model delete jobs cancel".split()
+    "start help data datasets dataset train predict compare tune models model delete jobs cancel".split()
 )
 
 

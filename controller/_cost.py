@@ -210,9 +210,12 @@ def check_cost(
 
 def _fit_seconds(spec: TrainSpec, load: Workload) -> float:
     cv_folds = spec.cv_folds if spec.validation is Validation.CROSS_VALIDATION else None
-    return estimate_fit_seconds(
+    seconds = estimate_fit_seconds(
         spec.model_type, load, params=spec.hyperparameters, test_size=spec.test_size, cv_folds=cv_folds
     )
+    if spec.tuning is not None and cv_folds:  # each tried setting is cross-validated again
+        seconds *= 1 + spec.tuning.candidates * cv_folds / (cv_folds + 1)
+    return seconds
 
 
 def _rows_that_fit(spec: TrainSpec, load: Workload, budget: float) -> int | None:

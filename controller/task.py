@@ -29,8 +29,10 @@ from runner.spec import (
     PredictSpec,
     Preprocessing,
     Scaling,
+    SearchRange,
     TaskType,
     TrainSpec,
+    Tuning,
     Validation,
 )
 
@@ -72,6 +74,7 @@ class Task(BaseModel):
     cv_folds: int | None = Field(default=None, ge=2, le=20)
     sample_rows: int | None = Field(default=None, ge=1)  # train on a random sample of the rows
     leaderboard: tuple[LeaderboardEntry, ...] = ()  # a comparison's other candidates, for its chart
+    tune: bool = False  # search the settings within the configured ranges (cross-validated)
     preprocessing: PreprocessingRequest = PreprocessingRequest()
     # Prediction
     model_id: str | None = None
@@ -176,7 +179,7 @@ def build_spec(
         model_type=task.model_type,
         task_type=task.learning_task,
         hyperparameters=_hyperparameters(task.model_type, task.hyperparameters, ml),
-        validation=task.validation or Validation.HOLD_OUT,
+        validation=Validation.CROSS_VALIDATION if task.tune else (task.validation or Validation.HOLD_OUT),
         test_size=task.test_size or ml.default_test_size,
         cv_folds=task.cv_folds or ml.default_cv_folds,
         preprocessing=Preprocessing(
@@ -189,6 +192,7 @@ def build_spec(
         min_training_samples=ml.min_training_samples,
         sample_rows=task.sample_rows,
         leaderboard=task.leaderboard,
+        tuning=_tuning(task.model_type, ml) if task.tune else None,
         image_id=image_id,
     )
     if summary is None or time_limit_seconds is None:
@@ -197,6 +201,30 @@ def build_spec(
         spec, summary=summary, limit_seconds=time_limit_seconds, defaults=ml.default_hyperparameters
     )
     return spec.model_copy(update={"estimated_seconds": round(estimate, 1)})
+
+
+# Settings a search leaves alone: they change cost or shape more than fit (iterations, layers).
+_UNTUNED = frozenset({"max_iter", "epochs", "batch_size", "patience", "hidden_layers", "degree"})
+
+
+def _tuning(model_type: ModelType, ml: MLSettings) -> Tuning:
+    """The search space of a model: its settings' configured ranges and choices."""
+    space: dict[str, SearchRange] = {}
+    for name in sorted(MODEL_HYPERPARAMETERS[model_type] - _UNTUNED):
+        if name in ml.hyperparameter_choices:
+            space[name] = SearchRange(choices=tuple(ml.hyperparameter_choices[name]))
+        elif name in ml.hyperparameter_ranges:
+            low, high = ml.hyperparameter_ranges[name]
+            space[name] = SearchRange(
+                low=low, high=high, integer=name in _INTEGER_PARAMETERS, log=low > 0 and high / low >= 100
+            )
+    if model_type is ModelType.NEURAL_NETWORK or not space:
+        raise TaskError(
+            f"nothing to tune for {model_type.value}",
+            user_message=f"A {_label(model_type)} model has no settings I can tune; try a random forest, "
+            "gradient boosting, ridge, lasso, SVM or logistic regression.",
+        )
+    return Tuning(candidates=ml.tune_candidates, space=space)
 
 
 def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:

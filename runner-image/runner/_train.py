@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner import _evaluate, _plots
+from runner import _evaluate, _plots, _tuning
 from runner._artifacts import save_fitted
 from runner._data import file_sha256, jsonable, read_table
 from runner._errors import JobError
@@ -77,6 +77,20 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     warnings = list(data.warnings)
     if len(frame) < sampled_from:
         warnings.append(f"Trained on a random sample of {len(frame):,} of the {sampled_from:,} rows, as asked.")
+    tuning = None
+    if spec.tuning is not None:
+        reporter.stage("tuning", 12, f"Trying {spec.tuning.candidates} settings on the same folds")
+        with fitting(reporter, warnings):
+            best, tuning = _tuning.search(
+                spec,
+                data,
+                X_train,
+                y_train,
+                make_model=lambda candidate: _new_model(candidate, data, candidate.hyperparameters),
+                report=lambda done, text: reporter.progress(12 + (TRAIN_START - 12) * done, text),
+            )
+        spec = spec.model_copy(update={"hyperparameters": best, "tuning": None})
+        params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
 
     reporter.stage("training", TRAIN_START, f"Training a {spec.model_type.value.replace('_', ' ')} model")
     started = time.perf_counter()
@@ -176,6 +190,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         split=split,
         feature_importance_method=importance_method,
         **({"history": model.history} if network else {}),
+        **({"tuning": tuning} if tuning else {}),
     )
     return TrainRun(outcome=outcome, model=model)
 

@@ -157,6 +157,23 @@ class LeaderboardEntry(_Strict):
     std: float = Field(ge=0, allow_inf_nan=False)
 
 
+class SearchRange(_Strict):
+    """Where a tuned setting is drawn from: a range (log-uniform with `log`), or choices."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    log: bool = False
+    choices: tuple[str, ...] = ()
+
+
+class Tuning(_Strict):
+    """A randomized search: `candidates` settings (the defaults first) on the same folds."""
+
+    candidates: int = Field(ge=2, le=200)
+    space: dict[str, SearchRange]
+
+
 class Preprocessing(_Strict):
     scaling: Scaling = Scaling.STANDARD
     missing_strategy: MissingStrategy = MissingStrategy.MEAN
@@ -208,6 +225,8 @@ class TrainSpec(_ModelJob):
     sample_rows: int | None = Field(default=None, ge=1)
     # The host's estimate of the fitting time, said while a fit that reports no steps runs.
     estimated_seconds: float | None = Field(default=None, ge=0)
+    # Tune the settings by randomized search before the final fit (None: train the settings given).
+    tuning: Tuning | None = None
     # A comparison's other candidates: the runner draws leaderboard.png with them and itself.
     leaderboard: tuple[LeaderboardEntry, ...] = Field(default=(), max_length=20)
     # The runner image id the host started, recorded in the model's metadata.

@@ -8,7 +8,7 @@ import pytest
 from chatkit import sample
 
 from bot import Photo
-from bot._compare import CompareRequest, compare_request
+from bot._compare import CompareRequest, compare_request, tune_request
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -64,3 +64,29 @@ def test_comparison_words(words, target, neural) -> None:
 def test_other_requests_are_not_comparisons() -> None:
     assert compare_request("train a random forest for price") is None
     assert compare_request("compare model_1a2b3c4d with the new table") is None
+
+
+@pytest.mark.docker
+@pytest.mark.asyncio(loop_scope="session")
+async def test_tune_in_words_reports_the_best_settings_against_the_defaults(user) -> None:
+    tom = user("tom")
+    await tom.sends("houses.csv", sample("houses.csv"))
+    assert (await tom.says("tune the lasso for price", wait=True)).startswith("🎛 Tuned: tried 20 settings")
+    answer = tom.sink.last.text
+    assert re.search(r"Cross-validated R²: -?[0-9.]+ against -?[0-9.]+ with the default settings", answer)
+    assert any(t.startswith("🎯 Model Training Complete!") for t in tom.sink.texts())
+
+
+@pytest.mark.parametrize(
+    ("words", "model", "target"),
+    [
+        ("tune the random forest for price", "random_forest", "price"),
+        ("optimise the SVM to predict species", "svm", "species"),
+        ("find the best settings for gradient boosting on medv", "gradient_boosting", "medv"),
+        ("tune random_forest price", "random_forest", "price"),
+        ("tune lasso", "lasso", None),
+    ],
+)
+def test_tuning_words(words, model, target) -> None:
+    request = tune_request(words)
+    assert request is not None and request.model.value == model and request.target == target
