@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot._format import clip
-from runner.spec import ColumnDescription, Correlation, ExploreOutcome, ExploreWhat, PlotFigure
+from runner.spec import PLOT_LABELS, ColumnDescription, Correlation, ExploreOutcome, ExploreWhat, PlotFigure, PlotKind
 
 __all__ = ["explore_caption", "explore_header", "format_explore"]
 
@@ -23,7 +23,6 @@ _DESCRIBED_SHOWN = 30
 _R_EPS = 2.2e-16  # R prints smaller p-values as "< 2.2e-16"
 _STATS = [("mean", "mean"), ("sd", "sd"), ("min", "min"), ("q25", "25%"), ("median", "50%"), ("q75", "75%"),
           ("max", "max")]
-_PLOT_NAMES = {"scatter": "Scatter plot", "histogram": "Histogram", "box": "Box plot", "pair": "Pair plot"}
 
 
 def explore_header(spec: Mapping[str, Any]) -> str:
@@ -36,11 +35,11 @@ def explore_header(spec: Mapping[str, Any]) -> str:
             if spec.get("target"):
                 return f"🔗 Correlations with {clip(spec['target'], 30)}"
             return f"🔗 Correlation of {' and '.join(columns)}"
-    plot = str(spec.get("plot", ""))
-    name = _PLOT_NAMES.get(plot, "Plot")
-    if plot == "scatter" and len(columns) == 2:
+    plot = PlotKind(spec.get("plot"))
+    name = PLOT_LABELS[plot].capitalize()
+    if plot is PlotKind.SCATTER and len(columns) == 2:
         return f"📈 {name}: {columns[1]} against {columns[0]}"
-    if plot == "box" and spec.get("by"):
+    if plot is PlotKind.BOX and spec.get("by"):
         return f"📈 {name}: {', '.join(columns)} by {clip(spec['by'], 30)}"
     return f"📈 {name}: {', '.join(columns)}"
 

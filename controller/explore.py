@@ -12,6 +12,7 @@ from config.errors import TaskError
 from runner.spec import (
     MAX_EXPLORE_COLUMNS,
     MAX_PAIR_COLUMNS,
+    PLOT_LABELS,
     ColumnKind,
     DatasetSummary,
     ExploreSpec,
@@ -97,7 +98,7 @@ def _check_plot(request: ExploreRequest, kinds: dict[str, ColumnKind], numbers: 
         raise TaskError(f"{plot.value} with {len(columns)} columns", user_message=f"Name the columns as in {example}.")
     if plot is PlotKind.BOX and request.by is None:
         raise TaskError("box plot without groups", user_message="Box plot of what by what? As in 'box plot of price by cut'.")
-    _numeric(kinds, columns, why=f"a {plot.value} plot", numbers=numbers)
+    _numeric(kinds, columns, why=f"a {PLOT_LABELS[plot]}", numbers=numbers)
 
 
 def _numeric(kinds: dict[str, ColumnKind], names: list[str], *, why: str, numbers: list[str]) -> None:

@@ -20,6 +20,7 @@ from runner._progress import Reporter
 from runner.spec import (
     MAX_HEATMAP_COLUMNS,
     MAX_TOP_CATEGORIES,
+    PLOT_LABELS,
     CategoryCount,
     ColumnDescription,
     ColumnKind,
@@ -69,7 +70,7 @@ def explore(job: ExploreSpec, paths: JobPaths, reporter: Reporter) -> ExploreOut
     reporter.stage("drawing", 50, "Drawing the plot")
     assert job.plot is not None
     numeric = job.columns if job.plot is not PlotKind.BOX else job.columns[:1]
-    _require_numeric(frame, numeric, why=f"a {job.plot.value} plot")
+    _require_numeric(frame, numeric, why=f"a {PLOT_LABELS[job.plot]}")
     figure, notes = plots.draw(paths.plots_dir, job.plot, frame, columns=job.columns, by=job.by)
     outcome.figures, outcome.notes = [figure], notes
     return outcome

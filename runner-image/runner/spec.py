@@ -240,6 +240,12 @@ class PlotKind(str, Enum):
     PAIR = "pair"  # 2 to MAX_PAIR_COLUMNS columns
 
 
+PLOT_LABELS = {
+    PlotKind.SCATTER: "scatter plot",
+    PlotKind.HISTOGRAM: "histogram",
+    PlotKind.BOX: "box plot",
+    PlotKind.PAIR: "pair plot",
+}
 MAX_PAIR_COLUMNS = 6
 MAX_HEATMAP_COLUMNS = 30
 MAX_TOP_CATEGORIES = 5  # categories listed per column by describe

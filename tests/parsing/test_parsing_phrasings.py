@@ -506,7 +506,9 @@ PHRASINGS = [
     case("delete model model_1a2b3c4d", Intent.DELETE_MODEL, model_id="model_1a2b3c4d"),
     case("delete my model", Intent.DELETE_MODEL, asks=["model_id"]),
     case("what's in my data", Intent.DATA_SUMMARY),
-    case("describe the table", Intent.DATA_SUMMARY),
+    case("describe the table", Intent.DESCRIBE),
+    case("histogram of price", Intent.PLOT, fields={"plot": "histogram", "columns": ["price"]}),
+    case("correlation between size and price", Intent.CORRELATE, fields={"columns": ["size", "price"]}),
     case("help", Intent.HELP),
     case("cancel", Intent.CANCEL),
     case(
