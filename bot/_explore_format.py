@@ -90,6 +90,9 @@ def _numeric_block(columns: Sequence[ColumnDescription]) -> list[str]:
 
 
 def _category_lines(column: ColumnDescription) -> list[str]:
+    if column.earliest is not None:
+        missing = f", {column.missing:,} missing" if column.missing else ""
+        return [f"{clip(column.name, 30)} ({column.kind.value}{missing})", f"  {column.earliest} to {column.latest}"]
     head = f"{clip(column.name, 30)} ({column.kind.value}, {column.distinct or 0:,} values"
     head += f", {column.missing:,} missing)" if column.missing else ")"
     width = max((len(clip(t.value, 20)) for t in column.top), default=0)

@@ -98,6 +98,13 @@ def describe_column(column: pd.Series) -> ColumnDescription:
                 max=_finite(values.max()),
             ),
         )
+    if kind is ColumnKind.DATETIME and not present.empty:
+        return ColumnDescription(
+            **base,
+            distinct=int(present.nunique()),
+            earliest=_when(present.min()),
+            latest=_when(present.max()),
+        )
     counts = present.astype(str).value_counts(sort=True)
     return ColumnDescription(
         **base,
@@ -183,6 +190,11 @@ def _require_numeric(frame: pd.DataFrame, names: list[str], *, why: str) -> None
             f"{quoted(text)} {verb} no numbers, so I cannot use it for {why}.",
             details={"columns": text},
         )
+
+
+def _when(moment: pd.Timestamp) -> str:
+    """A date as 2015-01-17, a moment with a time of day in full ISO form."""
+    return moment.date().isoformat() if moment == moment.normalize() else moment.isoformat()
 
 
 def _finite(value: float) -> float | None:

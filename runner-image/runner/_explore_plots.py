@@ -129,7 +129,8 @@ def _box(path: Path, frame: pd.DataFrame, *, value: str, by: str) -> tuple[PlotF
     metadata: dict[str, str] = {}
     with canvas(path, metadata=metadata) as figure:
         ax = figure.add_subplot()
-        ax.boxplot(data, tick_labels=[short(g, 14) for g in order], patch_artist=True,
+        names = [f"{short(g, 14)}\n(n={len(values):,})" for g, values in zip(order, data, strict=True)]
+        ax.boxplot(data, tick_labels=names, patch_artist=True,
                    boxprops={"facecolor": "#aec7e8"}, medianprops={"color": _LINE, "linewidth": 2})
         if len(order) > 4:
             ax.tick_params(axis="x", labelrotation=45)

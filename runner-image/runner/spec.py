@@ -65,7 +65,6 @@ class ErrorCode(str, Enum):
     FEATURE_MISMATCH = "feature_mismatch"
     TRAINING_FAILED = "training_failed"
     NON_NUMERIC_COLUMN = "non_numeric_column"  # a correlation or a numeric plot of a column of text
-    TOO_MANY_COLUMNS = "too_many_columns"  # more columns than a pair plot or a heatmap shows
     INTERNAL = "internal"
 
 
@@ -464,6 +463,8 @@ class ColumnDescription(BaseModel):
     numeric: NumericStats | None = None
     distinct: int | None = None  # of a non-numeric column
     top: list[CategoryCount] = Field(default_factory=list)  # the most frequent, at most MAX_TOP_CATEGORIES
+    earliest: str | None = None  # of a date column (ISO), instead of categories
+    latest: str | None = None
 
 
 class Correlation(BaseModel):

@@ -34,6 +34,7 @@ def table() -> pd.DataFrame:
             "rooms": rng.integers(1, 7, rows),
             "cut": rng.choice(["Ideal", "Premium", "Good", "Fair"], rows, p=[0.4, 0.3, 0.2, 0.1]),
             "in stock": rng.random(rows) > 0.5,
+            "sold": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, rows), unit="D"),
         }
     )
     frame.loc[rng.choice(rows, 25, replace=False), "carat"] = np.nan
@@ -83,6 +84,10 @@ def test_describe_equals_pandas(container_job, job_ids, table):
     assert cut["distinct"] == table["cut"].nunique()
     assert [(t["value"], t["count"]) for t in cut["top"]] == list(counts.head(MAX_TOP_CATEGORIES).items())
     assert described["in stock"]["kind"] == "boolean"
+    sold = described["sold"]
+    assert (sold["kind"], sold["earliest"], sold["latest"]) == (
+        "datetime", table["sold"].min().date().isoformat(), table["sold"].max().date().isoformat()
+    )
 
 
 def test_correlation_between_two_columns_equals_scipy(container_job, job_ids, table):
@@ -112,7 +117,7 @@ def test_correlations_with_a_column_are_ranked_with_a_heatmap(container_job, job
         assert found["n"] == len(both)
         assert found["pearson_p"] == pytest.approx(stats.pearsonr(both["price"], both[found["y"]]).pvalue, abs=1e-9)
         assert found["spearman"] == pytest.approx(stats.spearmanr(both["price"], both[found["y"]]).statistic, abs=1e-9)
-    assert {s["column"]: s["reason"] for s in outcome["skipped"]} == {"cut": "not numeric", "in stock": "not numeric"}
+    assert {s["column"]: s["reason"] for s in outcome["skipped"]} == dict.fromkeys(["cut", "in stock", "sold"], "not numeric")
     (figure,) = outcome["figures"]
     labels = _labels(done, figure)
     assert labels["kind"] == "heatmap"
