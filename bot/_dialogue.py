@@ -27,7 +27,7 @@ from bot._format import (
     format_training,
     model_label,
 )
-from bot._explore_format import explore_caption, explore_header, format_explore
+from bot._explore_format import explore_caption, explore_header, explore_subject, format_explore
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
 from bot.parsing import (
@@ -681,7 +681,7 @@ def _restart_news(job: JobRecord) -> str:
         case JobKind.PREDICT:
             what, retry = f"predictions with {job.model_id}", "send the request again"
         case JobKind.EXPLORE:
-            what, retry = explore_header(spec)[2:], "ask again"
+            what, retry = explore_subject(spec), "ask again"
         case _:
             what, retry = f"reading {clip(str(spec.get('filename', 'your file')))}", "send the file again"
     return (

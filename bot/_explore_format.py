@@ -12,7 +12,7 @@ from typing import Any
 from bot._format import clip
 from runner.spec import PLOT_LABELS, ColumnDescription, Correlation, ExploreOutcome, ExploreWhat, PlotFigure, PlotKind
 
-__all__ = ["explore_caption", "explore_header", "format_explore"]
+__all__ = ["explore_caption", "explore_header", "explore_subject", "format_explore"]
 
 _STAT_WIDTH = 7  # the row labels of a describe table
 _CELL = 9  # one column of numbers; three fit a phone's width beside the labels
@@ -27,21 +27,27 @@ _STATS = [("mean", "mean"), ("sd", "sd"), ("min", "min"), ("q25", "25%"), ("medi
 
 def explore_header(spec: Mapping[str, Any]) -> str:
     """The status header of an explore job, from its spec (or request) fields."""
+    icon = {ExploreWhat.DESCRIBE.value: "📋", ExploreWhat.CORRELATE.value: "🔗"}.get(spec.get("what"), "📈")
+    subject = explore_subject(spec)
+    return f"{icon} {subject[:1].upper()}{subject[1:]}"
+
+
+def explore_subject(spec: Mapping[str, Any]) -> str:
+    """What an explore job does, in a few words: 'correlations with price', 'box plot: price by cut'."""
     columns = [clip(c, 30) for c in spec.get("columns") or []]
     match spec.get("what"):
         case ExploreWhat.DESCRIBE.value:
-            return f"📋 Describing {', '.join(columns) if columns else 'the table'}"
+            return f"describing {', '.join(columns) if columns else 'the table'}"
         case ExploreWhat.CORRELATE.value:
             if spec.get("target"):
-                return f"🔗 Correlations with {clip(spec['target'], 30)}"
-            return f"🔗 Correlation of {' and '.join(columns)}"
+                return f"correlations with {clip(spec['target'], 30)}"
+            return f"correlation of {' and '.join(columns)}"
     plot = PlotKind(spec.get("plot"))
-    name = PLOT_LABELS[plot].capitalize()
     if plot is PlotKind.SCATTER and len(columns) == 2:
-        return f"📈 {name}: {columns[1]} against {columns[0]}"
+        return f"{PLOT_LABELS[plot]}: {columns[1]} against {columns[0]}"
     if plot is PlotKind.BOX and spec.get("by"):
-        return f"📈 {name}: {', '.join(columns)} by {clip(spec['by'], 30)}"
-    return f"📈 {name}: {', '.join(columns)}"
+        return f"{PLOT_LABELS[plot]}: {', '.join(columns)} by {clip(spec['by'], 30)}"
+    return f"{PLOT_LABELS[plot]}: {', '.join(columns)}"
 
 
 def format_explore(outcome: ExploreOutcome) -> str | None:
