@@ -42,7 +42,10 @@ _TARGET = re.compile(
     _F,
 )
 _PAIR = [
-    re.compile(r"\bcorrelat\w*\s+(?:coefficients?\s+)?(?:between|of|for)\s+(?P<rest>.+?)\W*$", _F),
+    re.compile(
+        r"\b(?:correlat\w*|relationships?|associations?)\s+(?:coefficients?\s+)?(?:between|of|for)\s+(?P<rest>.+?)\W*$",
+        _F,
+    ),
     re.compile(r"\bhow\s+(?:does|do|is|are)\s+(?P<a>.+?)\s+correlat\w*\s+(?:with|to|and)\s+(?P<b>.+?)\W*$", _F),
     re.compile(r"\b(?:is|are)\s+(?P<a>.+?)\s+(?:and\s+(?P<b2>.+?)\s+)?correlated(?:\s+(?:with|to)\s+(?P<b>.+?))?\W*$", _F),
     re.compile(r"\bcorrelate\s+(?P<rest>.+?)\W*$", _F),
@@ -69,7 +72,8 @@ _SCATTER = re.compile(
 _SCATTER_AND = re.compile(
     r"\bscatter\s*-?\s*(?:plot)?\s+(?:of\s+|for\s+)?(?P<rest>.+?)\W*$", _F
 )
-_PLOT_ONE = re.compile(rf"^\W*{_PLOT_WORD}\s+(?:the\s+)?(?P<rest>.+?)\W*$", _F)
+_PLOT_ONE = re.compile(r"^\W*(?:plot|chart|graph|draw|visuali[sz]e)\s+(?:the\s+)?(?P<rest>.+?)\W*$", _F)
+_ONE_HISTOGRAM = "A histogram shows one column; ask for one at a time, as in 'histogram of price'."
 _SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bwith\b|\bvs\.?|\bversus\b)\s*", _F)
 _NOT_DATA = re.compile(r"\bmodel\w*|\bpredict\w*|\btrain\w*|~", _F)
 
@@ -83,8 +87,11 @@ def read_explore(text: str, table: TableInfo | None) -> Draft | None:
     if match := _PAIRPLOT.search(text):
         return _draft(Intent.PLOT, plot=PlotKind.PAIR, columns=_names(match["rest"], table))
     if match := _HISTOGRAM.search(text):
-        return _draft(Intent.PLOT, plot=PlotKind.HISTOGRAM, columns=[_name(match["rest"] or match["bare"])])
-    if "correlat" in text.lower() or "association" in text.lower():
+        names = _names(match["rest"] or match["bare"], table)
+        if len(names) > 1:
+            return Draft(intent=Intent.UNKNOWN, reply=_ONE_HISTOGRAM)
+        return _draft(Intent.PLOT, plot=PlotKind.HISTOGRAM, columns=names)
+    if re.search(r"correlat|associat|relationship", text, _F):
         return _correlation(text, table)
     if match := _SCATTER.search(text):
         return _draft(Intent.PLOT, plot=PlotKind.SCATTER, columns=[_name(match["x"]), _name(match["y"])])
@@ -98,6 +105,8 @@ def read_explore(text: str, table: TableInfo | None) -> Draft | None:
         return _draft(Intent.DESCRIBE, columns=names) if names else None
     if match := _PLOT_ONE.search(text):
         names = _names(match["rest"], table)
+        if table is not None and any(match_column(n, table.columns).column is None for n in names):
+            return None  # "draw me a picture": no columns named, so not a plot of the data
         if len(names) == 1:  # "plot age": its distribution
             return _draft(Intent.PLOT, plot=PlotKind.HISTOGRAM, columns=names)
         if len(names) > 1:

@@ -509,6 +509,10 @@ PHRASINGS = [
     case("describe the table", Intent.DESCRIBE),
     case("histogram of price", Intent.PLOT, fields={"plot": "histogram", "columns": ["price"]}),
     case("correlation between size and price", Intent.CORRELATE, fields={"columns": ["size", "price"]}),
+    case("what is the relationship between age and price", Intent.CORRELATE, fields={"columns": ["age", "price"]}),
+    case("plot price by location", Intent.PLOT, fields={"plot": "box", "columns": ["price"], "by": "location"},
+         notes=["'location' holds categories, so this is a box plot of 'price' by 'location'."]),
+    case("show me my datasets", Intent.UNKNOWN),
     case("help", Intent.HELP),
     case("cancel", Intent.CANCEL),
     case(
