@@ -36,6 +36,7 @@ from bot._compare import (
     status_line,
     tune_request,
 )
+from bot._explore_format import explore_caption, explore_header, explore_subject, format_explore
 from bot.parsing._columns import match_column
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
@@ -49,6 +50,7 @@ from bot.parsing import (
     closest,
     follow_up,
     make_parser,
+    to_explore,
     to_task,
 )
 from config import Settings
@@ -239,6 +241,8 @@ class Dialogue:
                 return _predict_header(job.model_id or "", dataset.filename)
             case JobKind.INGEST:
                 return _upload_header(str(job.spec.get("filename", "")))
+            case JobKind.EXPLORE:
+                return explore_header(job.spec)
 
     # -- uploads -------------------------------------------------------------------------
 
@@ -345,6 +349,10 @@ class Dialogue:
             await sink.send(Text(format_datasets(datasets, current_id=current_id)))
         elif command == "dataset":
             await self._offer_dataset_delete(user_id, sink, rest)
+        elif command == "describe":
+            chat.question = None
+            draft = await self._parse(message, chat, f"describe {rest or 'the data'}")
+            await self._proceed(message, chat, sink, draft, shown_notes=())
         elif command == "train":
             chat.question = None
             draft = await self._parse(message, chat, f"train {rest}".strip())
@@ -446,6 +454,8 @@ class Dialogue:
                 await sink.send(
                     Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
                 )
+            case Intent.DESCRIBE | Intent.CORRELATE | Intent.PLOT:
+                await self._explore(message, chat, sink, draft)
 
     async def _ask(self, chat: _Chat, sink: Sink, draft: Draft, notes: list[str]) -> None:
         self._serial += 1
@@ -504,6 +514,18 @@ class Dialogue:
         )
         header = _predict_header(task.model_id or "", dataset.filename)
         await self._submit(message, chat, sink, task, header=header)
+
+    async def _explore(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("To look at your data I need a table. " + _SEND_TABLE))
+            return
+        request = to_explore(
+            draft, user_id=message.user_id, dataset_id=dataset.dataset_id, conversation_id=message.chat_id
+        )
+        handle = await self._controller.submit_explore(request)
+        header = explore_header(request.model_dump(mode="json"))
+        await self._watch(handle, chat, sink, header=header, news=f"⏳ Accepted as {handle.job_id}")
 
     async def _submit(
         self, message: Incoming, chat: _Chat, sink: Sink, task: Task, *, header: str
@@ -667,6 +689,13 @@ class Dialogue:
                 await sink.send(Text(format_tuning(tuning, model_id=model_id)))
             for plot in outcome.plots:
                 await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
+        elif result.explore is not None:
+            if (text := format_explore(result.explore)) is not None:
+                await sink.send(Text(text, monospace=True))
+            drawn = {path.name: path for path in outcome.plots}
+            for figure in result.explore.figures:
+                if figure.file in drawn:
+                    await sink.send(Photo(path=drawn[figure.file], caption=explore_caption(figure, result.explore)))
         elif result.predict is not None:
             await sink.send(Text(format_prediction(result.predict, model_id=model_id)))
             if outcome.predictions_csv is not None:
@@ -746,7 +775,7 @@ _NOT_UNDERSTOOD = (
 
 
 _COMMANDS = frozenset(
-    "start help data datasets dataset train predict compare tune models model delete jobs cancel".split()
+    "start help data datasets dataset describe train predict compare tune models model delete jobs cancel".split()
 )
 
 
@@ -788,6 +817,8 @@ def _restart_news(job: JobRecord) -> str:
             retry = "send the request again"
         case JobKind.PREDICT:
             what, retry = f"predictions with {job.model_id}", "send the request again"
+        case JobKind.EXPLORE:
+            what, retry = explore_subject(spec), "ask again"
         case _:
             what, retry = f"reading {clip(str(spec.get('filename', 'your file')))}", "send the file again"
     return (

@@ -33,9 +33,12 @@ HELP = """🤖 I train machine-learning models on your tables and use them for p
    • Train a linear regression model to predict price using age and size
    • Train a random forest to classify outcome using all features
    • Use model model_1a2b3c4d to make predictions (on the table you sent last)
+   • Correlation between price and size · correlations with price
+   • Plot price against size · histogram of age · box plot of price by city · pair plot of a, b, c
 
 Commands:
 /data — the current table
+/describe [columns] — statistics of each column (n, missing, mean, sd, quartiles; top categories)
 /datasets — your tables
 /dataset delete ID — delete a table
 /train [words] — train a model

@@ -66,6 +66,7 @@ async def _script(dialogue: Dialogue, sink: TerminalSink, store: Store, user_id:
         dialogue, sink, store, user_id,
         [
             _Step("sends a table of house prices", REGRESSION_DATA, _sample(REGRESSION_DATA)),
+            _Step("what is the correlation between size and price?"),
             _Step("Train a linear regression model to predict price using age and size"),
         ],
     )

@@ -42,8 +42,9 @@ from controller._lock import ControllerLock
 from controller._outputfs import check_mounting
 from controller._queue import FairQueue
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
+from controller.explore import ExploreRequest, explore_spec
 from controller.task import Task, build_spec, ingest_spec
-from runner.spec import UPLOAD_FILE, IngestSpec, PredictSpec, TrainSpec, parse_spec
+from runner.spec import UPLOAD_FILE, AnySpec, TrainSpec, parse_spec
 from store import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, Store, human_size
 
 __all__ = ["Controller", "JobHandle"]
@@ -68,7 +69,7 @@ class _Lane(str, Enum):
 class _LiveJob:
     """A job this controller holds, queued or running: its events and, at the end, its outcome."""
 
-    def __init__(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> None:
+    def __init__(self, record: JobRecord, spec: AnySpec, image_id: str) -> None:
         self.record = record
         self.spec = spec
         self.image_id = image_id
@@ -340,6 +341,28 @@ class Controller:
             new_request=new_request,
         )
 
+    async def submit_explore(self, request: ExploreRequest) -> JobHandle:
+        """Queue an explore job (describe, correlate, plot) on one of the user's tables.
+
+        It runs like a prediction: in the same queue, under the same limits and lockdown, on the
+        stored table. Raises TaskError (a column the table lacks, text where numbers are needed,
+        too many columns), NotFoundError, QuotaError, RunnerImageMissing.
+        """
+        self._require_running()
+        dataset = await asyncio.to_thread(
+            self._store.get_dataset, user_id=request.user_id, dataset_id=request.dataset_id
+        )
+        job_id = await asyncio.to_thread(self._store.new_job_id)
+        spec = explore_spec(request, job_id=job_id, summary=dataset.summary)
+        image_id = await self._backend.resolve_image(self._image_reference)
+        return await self._accept(
+            spec,
+            kind=JobKind.EXPLORE,
+            image_id=image_id,
+            dataset_id=dataset.dataset_id,
+            chat_id=request.conversation_id or None,
+        )
+
     async def submit_upload(
         self, *, user_id: str, filename: str, data: bytes, chat_id: str | None = None
     ) -> JobHandle:
@@ -387,7 +410,7 @@ class Controller:
 
     async def _accept(
         self,
-        spec: TrainSpec | PredictSpec | IngestSpec,
+        spec: AnySpec,
         *,
         kind: JobKind,
         image_id: str,
@@ -518,7 +541,7 @@ class Controller:
                     ),
                 )
 
-    def _enqueue(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> _LiveJob:
+    def _enqueue(self, record: JobRecord, spec: AnySpec, image_id: str) -> _LiveJob:
         live = _LiveJob(record, spec, image_id)
         self._jobs[record.job_id] = live
         self._lines[live.lane].push(record.user_id, record.job_id)
