@@ -27,7 +27,7 @@ SIMPLICITY = (
 _NEURAL = re.compile(r"\b(?:includ\w*|with|and|plus)\s+(?:the\s+|a\s+)?(?:neural\s+net(?:work)?s?|nns?)\b", re.I)
 _ASK = re.compile(
     r"^\W*(?:(?:which|what)\s+(?:\w+\s+)?(?:model|algorithm|method)\s+(?:is|would\s+be|works)\s+(?:the\s+)?best"
-    r"|(?:find\s+(?:me\s+)?)?(?:the\s+)?best\s+(?:model|algorithm)"
+    r"|(?:find\s+(?:me\s+)?|what(?:'s|\s+is)\s+|tell\s+me\s+|show\s+me\s+)?(?:the\s+)?best\s+(?:model|algorithm)"
     r"|compare\s+(?:the\s+|all\s+|different\s+)?(?:models?|algorithms?))"
     r"(?:\s+(?:for|on|to\s+predict|at\s+predicting|predicting|of)\s+(?P<target>.*?))?\W*$",
     re.IGNORECASE,
@@ -81,10 +81,19 @@ class CompareRequest:
     include_neural_network: bool
 
 
+# "which model predicts price best?", "what algorithm classifies species best"
+_ASK_VERB = re.compile(
+    r"^\W*(?:which|what)\s+(?:\w+\s+)?(?:model|algorithm|method)\s+(?:would\s+|will\s+|can\s+)?"
+    r"(?:predicts?|classif(?:y|ies)|forecasts?|explains?)\s+(?P<target>.+?)\s+(?:the\s+)?best\W*$",
+    re.IGNORECASE,
+)
+
+
 def compare_request(text: str) -> CompareRequest | None:
     """The comparison `text` asks for, or None."""
     neural = bool(_NEURAL.search(text))
-    match = _ASK.match(_NEURAL.sub("", text).strip())
+    asked = _NEURAL.sub("", text).strip()
+    match = _ASK.match(asked) or _ASK_VERB.match(asked)
     if match is None:
         return None
     target = (match["target"] or "").strip().strip("'\"`") or None

@@ -48,6 +48,10 @@ _PAIR = [
     ),
     re.compile(r"\bhow\s+(?:does|do|is|are)\s+(?P<a>.+?)\s+correlat\w*\s+(?:with|to|and)\s+(?P<b>.+?)\W*$", _F),
     re.compile(r"\b(?:is|are)\s+(?P<a>.+?)\s+(?:and\s+(?P<b2>.+?)\s+)?correlated(?:\s+(?:with|to)\s+(?P<b>.+?))?\W*$", _F),
+    re.compile(
+        r"\bhow\s+(?:are|is|do|does)\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:related|associated|connected|linked)\W*$", _F
+    ),
+    re.compile(r"\b(?:does|do|how\s+does|how\s+do)\s+(?P<a>.+?)\s+relate\s+to\s+(?P<b>.+?)\W*$", _F),
     re.compile(r"\bcorrelate\s+(?P<rest>.+?)\W*$", _F),
     re.compile(r"^\W*(?P<rest>.+?)\s+correlations?\W*$", _F),
 ]
@@ -72,6 +76,11 @@ _SCATTER = re.compile(
 _SCATTER_AND = re.compile(
     r"\bscatter\s*-?\s*(?:plot)?\s+(?:of\s+|for\s+)?(?P<rest>.+?)\W*$", _F
 )
+_AS_KIND = re.compile(
+    rf"^\W*(?:(?:{_PLOT_WORD}|make|give)\s+(?:me\s+)?)?(?P<rest>.+?)\s+(?:as|in)\s+(?:a\s+)?"
+    r"(?P<kind>box\s*-?\s*plot|histogram|scatter\s*-?\s*plot|pair\s*-?\s*plot)s?\W*$",
+    _F,
+)
 _PLOT_ONE = re.compile(r"^\W*(?:plot|chart|graph|draw|visuali[sz]e)\s+(?:the\s+)?(?P<rest>.+?)\W*$", _F)
 _ONE_HISTOGRAM = "A histogram shows one column; ask for one at a time, as in 'histogram of price'."
 _SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bwith\b|\bvs\.?|\bversus\b)\s*", _F)
@@ -82,6 +91,8 @@ def read_explore(text: str, table: TableInfo | None) -> Draft | None:
     """The draft of a describe, correlate or plot request, or None when `text` is none of these."""
     if _NOT_DATA.search(text):
         return None
+    if match := _AS_KIND.search(text):  # "show price by cut as a box plot": "box plot of price by cut"
+        text = f"{match['kind']} of {match['rest']}"
     if match := _BOX.search(text):
         return _draft(Intent.PLOT, plot=PlotKind.BOX, columns=[_name(match["value"])], by=_name(match["by"]))
     if match := _PAIRPLOT.search(text):
@@ -91,7 +102,7 @@ def read_explore(text: str, table: TableInfo | None) -> Draft | None:
         if len(names) > 1:
             return Draft(intent=Intent.UNKNOWN, reply=_ONE_HISTOGRAM)
         return _draft(Intent.PLOT, plot=PlotKind.HISTOGRAM, columns=names)
-    if re.search(r"correlat|associat|relationship", text, _F):
+    if re.search(r"correlat|associat|relationship|\brelated\b|\brelate\s+to\b", text, _F):
         return _correlation(text, table)
     if match := _SCATTER.search(text):
         return _draft(Intent.PLOT, plot=PlotKind.SCATTER, columns=[_name(match["x"]), _name(match["y"])])

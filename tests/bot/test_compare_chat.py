@@ -55,6 +55,8 @@ async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_c
         ("What model works best to predict outcome", "outcome", False),
         ("which model is best for price, including neural networks?", "price", True),
         ("compare models", None, False),
+        ("which model predicts weather best?", "weather", False),
+        ("what's the best model for species?", "species", False),
     ],
 )
 def test_comparison_words(words, target, neural) -> None:
