@@ -1,0 +1,58 @@
+"""`python -m runner --deadline S pool`: a warm job container, waiting for its one job.
+
+A pool container starts before its job exists. This process imports what train and predict
+jobs need, then waits for the controller to hand one job over: input/handover.json, written
+after the job's files, names the command and the job's deadline. Only then does the deadline
+start, and the job runs in a child process exactly as in a cold container. The container exits
+after it: it never sees a second job, and every job has an interpreter of its own.
+TensorFlow is not imported here: a neural-network job imports it when it needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runner.spec import INPUT_DIR
+
+__all__ = ["HANDOVER_FILE", "POOL_COMMAND", "Handover", "wait_for_job", "warm_up"]
+
+POOL_COMMAND = "pool"
+HANDOVER_FILE = "handover.json"
+# The input folder is read-only here and nothing inotify could see changes it from inside
+# (a gVisor sandbox does not see host writes that way), so the runner looks for the file.
+_POLL_SECONDS = 0.01
+
+
+class Handover(BaseModel):
+    """What the controller writes when it gives a pool container its job."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: Literal["train", "predict", "ingest"]
+    deadline_seconds: float = Field(gt=0)
+
+
+def warm_up() -> None:
+    """Import what a train or predict job uses (the seconds a cold job spends before its work)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    from runner import _predict, _train  # noqa: F401  (pandas, scikit-learn and the runner's own)
+
+
+def wait_for_job(job_root: Path) -> Handover:
+    """Warm up, then block until the hand-over file appears; what it says."""
+    warm_up()
+    path = job_root / INPUT_DIR / HANDOVER_FILE
+    while True:
+        try:
+            return Handover.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            time.sleep(_POLL_SECONDS)
