@@ -136,6 +136,9 @@ class _Run:
     log_tail: str | None = None
     result: Result | None = None
 
+    def note_container(self, container_id: str) -> None:
+        self.container_id = container_id
+
     def fields(self) -> dict[str, Any]:
         return {
             "started_at": self.started_at,
@@ -185,8 +188,7 @@ async def execute(
             run.create_seconds, run.start_seconds = 0.0, time.perf_counter() - began
         else:
             request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
-            started = await start_container(ctx.backend, request)
-            run.container_id = started.container_id
+            started = await start_container(ctx.backend, request, made=run.note_container)
             run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
         recorded = await asyncio.to_thread(
             store.update_job,
@@ -244,19 +246,25 @@ async def execute(
     return outcome
 
 
-async def start_container(backend: ContainerBackend, request: ContainerRequest) -> StartedContainer:
-    """Create and start the request's container.
+async def start_container(
+    backend: ContainerBackend, request: ContainerRequest, *, made: Callable[[str], None]
+) -> StartedContainer:
+    """Create and start the request's container; `made` hears its id as soon as it exists.
 
     The engine call goes on in its thread when the task is cancelled (a stop): wait for it
-    then, so that the container it makes is removed rather than left running.
+    then, so that the container it makes is known and removed rather than left running.
     """
     starting = asyncio.ensure_future(backend.start(request))
     try:
-        return await asyncio.shield(starting)
+        started = await asyncio.shield(starting)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
-            await backend.remove((await starting).container_id)
+            container_id = (await starting).container_id
+            made(container_id)
+            await backend.remove(container_id)
         raise
+    made(started.container_id)
+    return started
 
 
 def time_limit(settings: Settings, kind: JobKind) -> int:

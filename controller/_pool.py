@@ -180,7 +180,7 @@ class WarmPool:
             request = container_request(
                 self._ctx, kind=None, folder=folder, image_id=image_id, model_dir=folder / MODEL_DIR, pool_slot=slot_id
             )
-            started = await start_container(self._ctx.backend, request)
+            started = await start_container(self._ctx.backend, request, made=lambda _: None)
         except BaseException:
             await asyncio.shield(asyncio.to_thread(_remove_folder, folder))
             self._slots.discard(slot_id)

@@ -37,14 +37,26 @@ class Handover(BaseModel):
 
 
 def warm_up() -> None:
-    """Import what a train or predict job uses (the seconds a cold job spends before its work)."""
-    import matplotlib
+    """Do what every train or predict job does first, and a cold one pays for in its stages:
+    import pandas, pyarrow, scikit-learn's estimators, skops and matplotlib, and load the fonts.
+    Nothing here draws a random number or sets state a job reads."""
+    import shutil
+    import tempfile
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+    import skops.io  # noqa: F401
+    import sklearn.calibration  # noqa: F401
+    import sklearn.dummy  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.svm  # noqa: F401
 
-    from runner import _predict, _train  # noqa: F401  (pandas, scikit-learn and the runner's own)
+    from runner import _plots, _predict, _train  # noqa: F401  (pandas, the pipeline, the metrics)
+
+    scratch = Path(tempfile.mkdtemp())
+    try:
+        _plots.feature_importance(scratch / "warm.png", {"warm": 1.0})  # the font cache, the PNG writer
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def wait_for_job(job_root: Path) -> Handover:
