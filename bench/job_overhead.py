@@ -13,7 +13,9 @@ For every container runtime the engine offers (runc, and runsc where gVisor is r
    ends, so the pool refills in the background meanwhile, or not);
 3. 20 jobs from 5 users submitted at once with the pool: wall time against the sum of the
    same jobs' in-process times, and how busy the machine's cores were while jobs waited;
-4. a piped `statagent chat` on an mtcars-like table: the seconds each further training request
+4. the runner's stages (seconds each) for a random forest of 50 trees on a diamonds-like table
+   of 53,940 rows: in-process, cold and warm;
+5. a piped `statagent chat` on an mtcars-like table: the seconds each further training request
    adds (from one request against six).
 
 Figures only; nothing is asserted. In-process may use every core; a container gets
@@ -81,7 +83,27 @@ def mtcars_like(rows: int = 32, *, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def in_process(store: Store, settings: Settings, task: Task, dataset: DatasetRecord, work: Path) -> float:
+def diamonds_like(rows: int = 53_940, *, seed: int = 0) -> pd.DataFrame:
+    """The diamonds table's columns and size, made up: price from carat, cut, color, clarity."""
+    rng = np.random.default_rng(seed)
+    carat = rng.gamma(2.0, 0.4, rows).clip(0.2, 5)
+    clarity = rng.integers(0, 8, rows)
+    x = 6.5 * carat ** (1 / 3) + rng.normal(0, 0.05, rows)
+    return pd.DataFrame({
+        "carat": carat,
+        "cut": rng.choice(["Fair", "Good", "Very Good", "Premium", "Ideal"], rows, p=[0.03, 0.09, 0.22, 0.26, 0.40]),
+        "color": rng.choice(list("DEFGHIJ"), rows),
+        "clarity": np.array(["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"])[clarity],
+        "depth": rng.normal(61.7, 1.4, rows).round(1),
+        "table": rng.normal(57.5, 2.2, rows).round(),
+        "x": x.round(2), "y": (x + rng.normal(0, 0.05, rows)).round(2), "z": (0.62 * x).round(2),
+        "price": (np.exp(8.5 + 1.7 * np.log(carat) + rng.normal(0, 0.2, rows)) * (1 + 0.05 * clarity)).round(),
+    })
+
+
+def in_process(
+    store: Store, settings: Settings, task: Task, dataset: DatasetRecord, work: Path, stages: dict | None = None
+) -> float:
     """Seconds for `python -m runner train` on the same job, run inside this process."""
     root = Path(tempfile.mkdtemp(dir=work, prefix="inproc-"))
     (root / contract.INPUT_DIR).mkdir()
@@ -95,6 +117,8 @@ def in_process(store: Store, settings: Settings, task: Task, dataset: DatasetRec
     seconds = time.perf_counter() - began
     if code != 0:
         raise SystemExit(f"in-process training failed with exit code {code}")
+    if stages is not None:
+        stages.update(json.loads((root / contract.OUTPUT_DIR / contract.RESULT_FILE).read_text())["timings"])
     shutil.rmtree(root)
     return seconds
 
@@ -127,9 +151,11 @@ def _settings(work: Path, runtime: str, *, pool: int, rows: int) -> Settings:
     )
 
 
-async def _timed(controller: Controller, task: Task) -> float:
+async def _timed(controller: Controller, task: Task, stages: dict | None = None) -> float:
     began = time.perf_counter()
-    await (await controller.submit(task)).result()
+    outcome = await (await controller.submit(task)).result()
+    if stages is not None:
+        stages.update(outcome.result.timings)
     return time.perf_counter() - began
 
 
@@ -164,6 +190,10 @@ async def bench_runtime(runtime: str, sizes: list[int], work: Path) -> dict[str,
                 synthetic(rows).to_parquet(buffer, index=False)
                 handle = await controller.submit_upload(user_id="bench", filename="t.parquet", data=buffer.getvalue())
                 datasets[str(rows)] = (await handle.result()).dataset
+            buffer = io.BytesIO()
+            diamonds_like().to_parquet(buffer, index=False)
+            handle = await controller.submit_upload(user_id="bench", filename="d.parquet", data=buffer.getvalue())
+            datasets["diamonds"] = (await handle.result()).dataset
             for user in range(USERS):
                 buffer = io.BytesIO()
                 synthetic(MIX_ROWS, seed=user).to_parquet(buffer, index=False)
@@ -173,10 +203,17 @@ async def bench_runtime(runtime: str, sizes: list[int], work: Path) -> dict[str,
             cold = {}
             for rows in [TINY_ROWS, *sizes]:
                 cold[rows] = await _timed(controller, _train("bench", datasets[str(rows)]))
+            forest = Task.train(user_id="bench", model_type="random_forest", dataset_id=datasets["diamonds"].dataset_id,
+                                target_column="price", hyperparameters={"n_estimators": 50})
+            figures["forest"] = {"cold": {}, "warm": {}, "in-process": {}}
+            figures["forest_seconds"] = {"cold": await _timed(controller, forest, figures["forest"]["cold"])}
         local = {
             rows: in_process(store, cold_settings, _train("bench", datasets[str(rows)]), datasets[str(rows)], work)
             for rows in [TINY_ROWS, *sizes]
         }
+        figures["forest_seconds"]["in-process"] = in_process(
+            store, cold_settings, forest, datasets["diamonds"], work, figures["forest"]["in-process"]
+        )
         async with Controller(settings=warm_settings, store=store) as controller:
             for rows in [TINY_ROWS, *sizes]:
                 await _pool_full(controller)
@@ -184,6 +221,9 @@ async def bench_runtime(runtime: str, sizes: list[int], work: Path) -> dict[str,
                 figures["sizes"].append((rows, local[rows], cold[rows], warm))
                 print(f"  [{runtime}] {rows:>9,} rows: in-process {local[rows]:.2f} s, cold {cold[rows]:.2f} s, "
                       f"warm {warm:.2f} s", file=sys.stderr)
+
+            await _pool_full(controller)
+            figures["forest_seconds"]["warm"] = await _timed(controller, forest, figures["forest"]["warm"])
 
             await _pool_full(controller)
             tiny = [await _timed(controller, _train("bench", datasets[str(TINY_ROWS)])) for _ in range(CONSECUTIVE)]
@@ -290,6 +330,13 @@ def report(all_figures: list[dict[str, Any]]) -> None:
         print(f"[{runtime}] {USERS * JOBS_PER_USER} jobs from {USERS} users ({MIX_ROWS:,} rows, linear and forest): "
               f"wall {mix['wall']:.1f} s, in-process sum {mix['in_process_sum']:.1f} s, "
               f"cores busy while jobs waited {mix['busy_while_waiting']:.0%}")
+        forest, seconds = figures["forest"], figures["forest_seconds"]
+        stages = [name for name in forest["in-process"] if name != "total"]
+        print(f"[{runtime}] diamonds-like random forest, 50 trees: the runner's stages in seconds")
+        print("    " + " ".join(f"{name:>10}" for name in ["", *stages, "runner", "submit→outcome"]))
+        for how in ("in-process", "cold", "warm"):
+            row = [forest[how].get(name, 0.0) for name in stages] + [forest[how].get("total", 0.0), seconds[how]]
+            print("    " + f"{how:>10} " + " ".join(f"{value:>10.2f}" for value in row))
         print(f"[{runtime}] piped `statagent chat` (mtcars-like): one request {chat['one']:.1f} s, "
               f"each further request {chat['per_job']:.2f} s")
 

@@ -94,7 +94,7 @@ class PoolSettings(_Section):
     size: int | None = Field(default=None, ge=0)  # None: queue.running_cap; 0: no pool
     # What one idle pool container holds (measured; see README): the pool is counted against
     # the host's memory next to running_cap full-size jobs and shrinks to fit.
-    idle_memory_mb: int = Field(default=300, ge=16)
+    idle_memory_mb: int = Field(default=250, ge=16)
 
 
 class QuotaSettings(_Section):

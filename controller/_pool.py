@@ -17,6 +17,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ POOL_DIR = "pool"  # under the data dir: one folder per pool container
 _CHECK_SECONDS = 5.0
 # After the engine refused a pool container, wait this long before the next try.
 _RETRY_SECONDS = 5.0
+# An idle container is replaced after this long: its runner's looks for a job add up against
+# the container's CPU-seconds cap (RLIMIT_CPU), which it must meet with its job, not idling.
+MAX_IDLE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class PoolSlot:
     folder: Path
     container_id: str
     image_id: str
+    started: float  # time.monotonic() when it started
 
 
 def pool_size(settings: Settings) -> int:
@@ -143,15 +148,19 @@ class WarmPool:
         self._slots.discard(slot.slot_id)
 
     async def check(self) -> None:
-        """Drop idle containers that are no longer running (the filler then replaces them)."""
+        """Drop idle containers that are no longer running or idled too long (the filler then
+        replaces them)."""
         listed = await self._ctx.backend.list_jobs(
             labels={LABEL_INSTANCE: self._ctx.instance_id, LABEL_DATA_DIR: str(self._ctx.settings.data_dir)}
         )
         running = {info.container_id for info in listed if info.running}
-        for slot in [slot for slot in self._idle if slot.container_id not in running]:
-            if slot in self._idle:  # a claim may have taken it meanwhile
+        now = time.monotonic()
+        for slot in list(self._idle):
+            dead, old = slot.container_id not in running, now - slot.started > MAX_IDLE_SECONDS
+            if (dead or old) and slot in self._idle:  # a claim may have taken it meanwhile
                 self._idle.remove(slot)
-                log.warning("an idle pool container died; it is replaced", container_id=slot.container_id)
+                if dead:
+                    log.warning("an idle pool container died; it is replaced", container_id=slot.container_id)
                 await self._discard(slot)
 
     async def _fill_forever(self) -> None:
@@ -185,7 +194,7 @@ class WarmPool:
             await asyncio.shield(asyncio.to_thread(_remove_folder, folder))
             self._slots.discard(slot_id)
             raise
-        slot = PoolSlot(slot_id, folder, started.container_id, image_id)
+        slot = PoolSlot(slot_id, folder, started.container_id, image_id, time.monotonic())
         if image_id != self._image_id:  # the image changed while it started
             await self._discard(slot)
             return

@@ -24,7 +24,9 @@ POOL_COMMAND = "pool"
 HANDOVER_FILE = "handover.json"
 # The input folder is read-only here and nothing inotify could see changes it from inside
 # (a gVisor sandbox does not see host writes that way), so the runner looks for the file.
-_POLL_SECONDS = 0.01
+# Every look costs: at this pace an idle container uses about 3% of a core under gVisor
+# (measured; 8% at 10 ms) and a job waits 12 ms on average for its look.
+_POLL_SECONDS = 0.025
 
 
 class Handover(BaseModel):
