@@ -161,7 +161,7 @@ async def _timed(controller: Controller, task: Task, stages: dict | None = None)
 
 async def _pool_full(controller: Controller) -> None:
     pool = controller.pool
-    while pool is not None and len(pool.idle) < pool.size:
+    while pool is not None and (len(pool.idle) < pool.size or not all(slot.ready for slot in pool.idle)):
         await asyncio.sleep(0.05)
 
 

@@ -155,7 +155,12 @@ async def _run_one(
     check: Callable[[Store], object] | None = None,
 ) -> int:
     """Read --data with an ingest job, then run one job on it, each through a controller of its
-    own; progress goes to stderr for the person watching, the result as JSON to stdout."""
+    own; progress goes to stderr for the person watching, the result as JSON to stdout.
+
+    One job needs at most one warm container: it starts and imports while the ingest job reads
+    the file, and the job then skips that part of its start."""
+    warm = 1 if settings.pool.size is None else min(settings.pool.size, 1)
+    settings = settings.model_copy(update={"pool": settings.pool.model_copy(update={"size": warm})})
     with Store.from_settings(settings) as store:
         try:
             if check is not None:

@@ -16,12 +16,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runner.spec import INPUT_DIR
+from runner.spec import INPUT_DIR, OUTPUT_DIR
 
-__all__ = ["HANDOVER_FILE", "POOL_COMMAND", "Handover", "wait_for_job", "warm_up"]
+__all__ = ["HANDOVER_FILE", "POOL_COMMAND", "READY_FILE", "Handover", "wait_for_job", "warm_up"]
 
 POOL_COMMAND = "pool"
 HANDOVER_FILE = "handover.json"
+# In the output folder while the warmed-up runner waits: the controller prefers such containers.
+READY_FILE = ".ready"
 # The input folder is read-only here and nothing inotify could see changes it from inside
 # (a gVisor sandbox does not see host writes that way), so the runner looks for the file.
 # Every look costs: at this pace an idle container uses about 3% of a core under gVisor
@@ -64,9 +66,14 @@ def warm_up() -> None:
 def wait_for_job(job_root: Path) -> Handover:
     """Warm up, then block until the hand-over file appears; what it says."""
     warm_up()
+    ready = job_root / OUTPUT_DIR / READY_FILE
+    ready.touch()
     path = job_root / INPUT_DIR / HANDOVER_FILE
     while True:
         try:
-            return Handover.model_validate_json(path.read_bytes())
+            handover = Handover.model_validate_json(path.read_bytes())
         except FileNotFoundError:
             time.sleep(_POLL_SECONDS)
+            continue
+        ready.unlink(missing_ok=True)  # the job's output holds only what the job writes
+        return handover

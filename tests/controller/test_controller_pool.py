@@ -78,6 +78,11 @@ async def test_a_pool_container_takes_one_job_and_is_removed_after_it(
         assert controller.pool is not None and controller.pool.size == 1
         (slot,) = await _filled(controller.pool)
         assert slot.folder.parent == settings.data_dir / POOL_DIR and (slot.folder / "output").is_dir()
+        for _ in range(int(_FILL_SECONDS / 0.1)):  # its runner has imported everything and waits
+            if slot.ready:
+                break
+            await asyncio.sleep(0.1)
+        assert slot.ready
         handle = await controller.submit(_train("ann", dataset.dataset_id))
         events = [event async for event in handle.events()]
         outcome = await handle.result()
