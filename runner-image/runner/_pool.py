@@ -1,6 +1,6 @@
 """`python -m runner --deadline S pool`: a warm job container, waiting for its one job.
 
-A pool container starts before its job exists. This process imports what train and predict
+A pool container starts before its job exists. This process imports what train, predict and explore
 jobs need, then waits for the controller to hand one job over: input/handover.json, written
 after the job's files, names the command and the job's deadline. Only then does the deadline
 start, and the job runs in a child process exactly as in a cold container. The container exits
@@ -36,12 +36,12 @@ class Handover(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    command: Literal["train", "predict", "ingest"]
+    command: Literal["train", "predict", "ingest", "explore"]
     deadline_seconds: float = Field(gt=0)
 
 
 def warm_up() -> None:
-    """Do what every train or predict job does first, and a cold one pays for in its stages:
+    """Do what every train, predict or explore job does first, and a cold one pays for in its stages:
     import pandas, pyarrow, scikit-learn's estimators, skops and matplotlib, and load the fonts.
     Nothing here draws a random number or sets state a job reads."""
     import shutil
@@ -54,7 +54,7 @@ def warm_up() -> None:
     import sklearn.ensemble  # noqa: F401
     import sklearn.svm  # noqa: F401
 
-    from runner import _plots, _predict, _train  # noqa: F401  (pandas, the pipeline, the metrics)
+    from runner import _explore, _plots, _predict, _train  # noqa: F401  (pandas, the pipeline, the metrics)
 
     scratch = Path(tempfile.mkdtemp())
     try:
