@@ -21,7 +21,7 @@ from config import Settings
 from controller import Controller, DockerBackend, JobStarted, Task
 from controller._backend import LABEL_DATA_DIR, LABEL_POOL
 from controller._execute import JobContext, container_request
-from controller._pool import POOL_DIR, PoolSlot, WarmPool
+from controller._pool import POOL_DIR, PoolSlot, WarmPool, pool_size
 from controller.cli import _admin_containers, _collect_garbage
 from store import JobKind, JobState
 
@@ -300,3 +300,15 @@ async def test_admin_gc_beside_a_live_service_spares_its_pool(settings, store, d
         assert report["containers_removed"] == [] and slot.folder.is_dir()
         assert docker_client.containers.get(slot.container_id).status == "running"
     assert not job_containers() and not _pool_containers(docker_client, settings)
+
+
+def test_the_pool_size_defaults_to_the_running_cap_and_shrinks_to_the_hosts_memory(make_settings) -> None:
+    host_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    assert pool_size(make_settings(pool={"size": None}, queue={"max_running": 2})) == 2
+    assert pool_size(make_settings(pool={"size": 0})) == 0
+    # Two full-size jobs leave room for exactly one idle container of this size.
+    crowded = make_settings(
+        pool={"size": 3, "idle_memory_mb": 1000}, queue={"max_running": 2}, container={"memory_mb": (host_mb - 1500) // 2}
+    )
+    assert pool_size(crowded) == 1
+    assert pool_size(make_settings(pool={"size": 3}, queue={"max_running": 1}, container={"memory_mb": host_mb})) == 0
