@@ -22,7 +22,9 @@ from controller import Controller, DockerBackend, JobStarted, Task
 from controller._backend import LABEL_DATA_DIR, LABEL_POOL
 from controller._execute import JobContext, container_request
 from controller._pool import POOL_DIR, PoolSlot, WarmPool, pool_size
+from controller.explore import ExploreRequest
 from controller.cli import _admin_containers, _collect_garbage
+from runner.spec import ExploreWhat, PlotKind
 from store import JobKind, JobState
 
 pytestmark = pytest.mark.docker
@@ -96,6 +98,23 @@ async def test_a_pool_container_takes_one_job_and_is_removed_after_it(
         assert refill.container_id != slot.container_id and refill.folder != slot.folder
     assert outcome.job.state == JobState.SUCCEEDED and outcome.model is not None
     assert not job_containers() and not any((settings.data_dir / POOL_DIR).iterdir())
+
+
+@_pool(size=1)
+async def test_an_explore_job_takes_a_warm_container_too(
+    settings, store, upload, regression_frame, docker_client, job_containers
+) -> None:
+    dataset = upload("eve", regression_frame(60))
+    request = ExploreRequest(
+        user_id="eve", dataset_id=dataset.dataset_id, what=ExploreWhat.PLOT, plot=PlotKind.HISTOGRAM, columns=["price"]
+    )
+    async with Controller(settings=settings, store=store) as controller:
+        (slot,) = await _filled(controller.pool)
+        outcome = await (await controller.submit_explore(request)).result()
+        assert outcome.job.container_id == slot.container_id
+        assert _gone(docker_client, slot.container_id) and not slot.folder.exists()
+    assert outcome.job.state == JobState.SUCCEEDED and outcome.plots
+    assert not job_containers()
 
 
 @_pool(size=2, max_running=2)
