@@ -16,7 +16,9 @@ For every container runtime the engine offers (runc, and runsc where gVisor is r
 4. the runner's stages (seconds each) for a random forest of 50 trees on a diamonds-like table
    of 53,940 rows: in-process, cold and warm;
 5. a piped `statagent chat` on an mtcars-like table: the seconds each further training request
-   adds (from one request against six).
+   adds (from one request against six);
+
+and, once, how long `statagent --help` and `statagent job --help` take.
 
 Figures only; nothing is asserted. In-process may use every core; a container gets
 `container.cpus`. Needs the runner image (`make runner-image`). Other load on the machine
@@ -303,12 +305,26 @@ def _chat_latency(work: Path, runtime: str) -> dict[str, float]:
     return {"one": seconds[1], "per_job": (seconds[1 + CHAT_EXTRA] - seconds[1]) / CHAT_EXTRA}
 
 
+def _help_seconds(args: list[str], *, runs: int = 5) -> float:
+    """The median seconds of `statagent ARGS` in a fresh interpreter, start to exit."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "runner-image")])}
+    seconds = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", *args], env=env,
+                       capture_output=True, check=True)
+        seconds.append(time.perf_counter() - began)
+    return statistics.median(seconds)
+
+
 def _percentile(values: list[float], share: float) -> float:
     return float(np.percentile(values, share * 100))
 
 
-def report(all_figures: list[dict[str, Any]]) -> None:
+def report(all_figures: list[dict[str, Any]], helps: dict[str, float]) -> None:
     runtimes = [f["runtime"] for f in all_figures]
+    print("\n" + ", ".join(f"`statagent {args}` {seconds:.2f} s" for args, seconds in helps.items())
+          + " (median of 5, a fresh interpreter each)")
     print("\nLinear training, seconds from submit to outcome (a container: 1 CPU; in-process: warm imports)\n")
     header = f"{'rows':>10}  {'in-process':>10}" + "".join(f"  {'cold ' + r:>10}  {'warm ' + r:>10}" for r in runtimes)
     print(header)
@@ -364,7 +380,8 @@ def main() -> None:
     for runtime in runtimes:
         with tempfile.TemporaryDirectory(prefix="statagent-bench-") as tmp:
             figures.append(asyncio.run(bench_runtime(runtime, sizes, Path(tmp))))
-    report(figures)
+    helps = {" ".join(args): _help_seconds(args) for args in (["--help"], ["job", "--help"])}
+    report(figures, helps)
 
 
 if __name__ == "__main__":
