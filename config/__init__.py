@@ -88,6 +88,15 @@ class QueueSettings(_Section):
         return self.max_running or os.cpu_count() or 1
 
 
+class PoolSettings(_Section):
+    """Pre-started single-use job containers (controller/_pool.py)."""
+
+    size: int | None = Field(default=None, ge=0)  # None: queue.running_cap; 0: no pool
+    # What one idle pool container holds (measured; see README): the pool is counted against
+    # the host's memory next to running_cap full-size jobs and shrinks to fit.
+    idle_memory_mb: int = Field(default=250, ge=16)
+
+
 class QuotaSettings(_Section):
     max_models_per_user: int = Field(default=50, ge=1)
     max_model_size_mb: int = Field(default=100, ge=1)
@@ -170,6 +179,7 @@ class Settings(_Section):
     runner: RunnerSettings = RunnerSettings()
     container: ContainerSettings = ContainerSettings()
     queue: QueueSettings = QueueSettings()
+    pool: PoolSettings = PoolSettings()
     quotas: QuotaSettings = QuotaSettings()
     retention: RetentionSettings = RetentionSettings()
     uploads: UploadSettings = UploadSettings()

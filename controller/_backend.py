@@ -1,9 +1,9 @@
 """The container backend interface: what the controller needs from whatever runs job containers.
 
 The controller speaks only this Protocol. `DockerBackend` (controller/_docker.py) implements it
-on one Docker engine. The shape leaves room for two later backends without changing callers:
-a pool of single-use pre-warmed containers (`start` hands a warm container its job instead of
-creating one) and Kubernetes Jobs (ids are opaque strings, labels become label selectors).
+on one Docker engine. The warm pool (controller/_pool.py) is built on it too: it starts its containers through `start`
+before their jobs exist. The shape leaves room for Kubernetes Jobs (ids are opaque strings,
+labels become label selectors).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ __all__ = [
     "LABEL_INSTANCE",
     "LABEL_JOB_ID",
     "LABEL_KIND",
+    "LABEL_POOL",
     "LABEL_RUNTIME",
     "LABEL_USER_ID",
     "ContainerBackend",
@@ -40,6 +41,9 @@ LABEL_KIND = "statagent.kind"  # train, predict or ingest
 LABEL_CREATED = "statagent.created"  # ISO 8601, UTC
 LABEL_DATA_DIR = "statagent.data_dir"  # whose store the job belongs to (several may share an engine)
 LABEL_RUNTIME = "statagent.runtime"  # the container runtime it runs under (runc, runsc)
+# A pool container's slot (its folder under DATA_DIR/pool); its job id label stays empty, since
+# labels are fixed at creation, before it has a job.
+LABEL_POOL = "statagent.pool"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ContainerRequest:
     image's fixed entrypoint `python -m runner`. `entrypoint` stays None in product code; tests
     set it to run another program under exactly the same confinement. `max_file_bytes` and
     `cpu_seconds` become the RLIMIT_FSIZE and RLIMIT_CPU of every process in the container.
+    A pool container has `pool_slot` and no job id, user or kind yet.
     """
 
     job_id: str
@@ -68,6 +73,11 @@ class ContainerRequest:
     command: tuple[str, ...] = ()
     entrypoint: tuple[str, ...] | None = None
     created: datetime | None = None
+    pool_slot: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"statagent-pool-{self.pool_slot}" if self.pool_slot else f"statagent-{self.job_id}"
 
     def mounts(self) -> list[tuple[Path, str, bool]]:
         """(host path, container path, read-only) of every mount: the job's own folders only."""
@@ -87,6 +97,8 @@ class ContainerRequest:
             LABEL_KIND: self.kind,
             LABEL_DATA_DIR: str(self.data_dir),
         }
+        if self.pool_slot is not None:
+            labels[LABEL_POOL] = self.pool_slot
         if self.created is not None:
             labels[LABEL_CREATED] = self.created.isoformat(timespec="seconds")
         return labels
@@ -135,6 +147,11 @@ class ContainerInfo:
     @property
     def runtime(self) -> str:
         return self.labels.get(LABEL_RUNTIME, "")
+
+    @property
+    def pool_slot(self) -> str:
+        """The pool slot of a pool container ('' for a cold job's container)."""
+        return self.labels.get(LABEL_POOL, "")
 
 
 class ContainerBackend(Protocol):

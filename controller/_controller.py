@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import secrets
@@ -41,6 +42,7 @@ from controller._execute import JobContext, execute, failure_fields
 from controller._lock import ControllerLock
 from controller._outputfs import check_mounting
 from controller._queue import FairQueue
+from controller._pool import WarmPool, clean_pool_dirs, pool_size
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
 from controller.explore import ExploreRequest, explore_spec
 from controller.task import Task, build_spec, ingest_spec
@@ -209,6 +211,7 @@ class Controller:
         self._lock: ControllerLock | None = None
         self._image_reference = ""
         self._reconciler: asyncio.Task[None] | None = None
+        self._pool: WarmPool | None = None
         self._stopping = False
 
     async def __aenter__(self) -> Controller:
@@ -240,10 +243,18 @@ class Controller:
             image=image_id,
             runtime=self._settings.container.runtime,
             running_cap=self._settings.queue.running_cap,
+            pool=self._pool.size if self._pool is not None else 0,
             resumed=len(self._jobs),
         )
         self._reconciler = asyncio.create_task(self._reconcile_forever(), name="reconcile")
+        if self._pool is not None:
+            self._pool.start()
         self._dispatch()
+
+    @property
+    def pool(self) -> WarmPool | None:
+        """The warm pool (None when `pool.size` is 0)."""
+        return self._pool
 
     async def _take_over(self) -> str:
         """Find the image, take the lock, clean up after a predecessor, resume its queue; the image id."""
@@ -264,11 +275,14 @@ class Controller:
         try:
             await asyncio.to_thread(check_mounting, settings.data_dir)
             await asyncio.to_thread(self._store.sweep_temp)
-            await self._reconcile()
+            await self._reconcile()  # also removes a dead predecessor's pool and any of an older config
             await self._resume_queued(image_id)
         except BaseException:
             lock.release()
             raise
+        if size := pool_size(self._settings):
+            self._pool = WarmPool(self._ctx, size=size, image_id=image_id)
+            self._ctx = dataclasses.replace(self._ctx, pool=self._pool)
         self._lock = lock
         return image_id
 
@@ -284,6 +298,8 @@ class Controller:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.stop()
         async with self._submit_lock:  # a submit recording its job now enqueues it first
             for live in list(self._jobs.values()):
                 live.finish(
@@ -617,14 +633,20 @@ class Controller:
 
     async def _reconcile(self) -> None:
         """Clean up what no live job of this controller owns; remove job output past its retention."""
+        pool = self._pool
+
+        def pooled(slot_id: str) -> bool:  # asked as each is looked at: a slot is known before it exists
+            return pool is not None and pool.owns(slot_id)
+
         await reap_containers(
             settings=self._settings,
             store=self._store,
             backend=self._backend,
-            spare=lambda c: c.instance_id == self.instance_id and c.job_id in self._jobs,
+            spare=lambda c: c.instance_id == self.instance_id and (c.job_id in self._jobs or pooled(c.pool_slot)),
         )
         await asyncio.to_thread(interrupt_orphan_jobs, self._store, live=set(self._jobs))
         await asyncio.to_thread(clean_job_dirs, self._store, live=set(self._jobs))
+        await asyncio.to_thread(clean_pool_dirs, self._settings.data_dir, live=pooled)
         await asyncio.to_thread(expire_outputs, self._store, days=self._settings.retention.output_days)
 
     async def _reconcile_forever(self) -> None:

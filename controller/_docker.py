@@ -152,7 +152,7 @@ class DockerBackend:
             entrypoint=list(request.entrypoint) if request.entrypoint is not None else None,
             user=request.runner_user,
             labels={**request.labels(), LABEL_RUNTIME: runtime},
-            name=f"statagent-{request.job_id}",
+            name=request.name,
             network_disabled=True,
             host_config=host_config,
         )

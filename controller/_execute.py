@@ -1,7 +1,8 @@
 """One job, start to end: its folder, its one container, its progress, its result, its record.
 
-`execute` prepares DATA_DIR/users/<user>/jobs/<job>/{input,output}, runs the container through
-the backend, streams the runner's progress lines, enforces the time limit, classifies how it
+`execute` prepares DATA_DIR/users/<user>/jobs/<job>/{input,output} and runs a new container on
+them through the backend, or, when the warm pool has one, puts the job's input into a pool
+container's own folders and hands the job over to it (controller/_pool.py). It streams the runner's progress lines, enforces the time limit, classifies how it
 ended, checks the output against the quotas, installs a trained model through the store, records
 everything in the job row, and always removes the container (unless an admin asked to keep
 failed ones). It returns a JobOutcome or raises the JobError subclass that says what happened.
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -44,10 +45,12 @@ from config.log import get_logger
 from controller._backend import ContainerBackend, ContainerExit, ContainerRequest, StartedContainer
 from controller._events import JobEvent, JobOutcome, JobProgress, JobStarted
 from controller._outputfs import mount_output, unmount_output
+from runner._pool import HANDOVER_FILE, POOL_COMMAND, Handover
 from runner.spec import (
     DATA_FILE,
     INPUT_DIR,
     METADATA_FILE,
+    MODEL_DIR,
     OUTPUT_DIR,
     OUTPUT_MODEL_DIR,
     OUTPUT_PLOTS_DIR,
@@ -66,7 +69,21 @@ from runner.spec import (
 )
 from store import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, ModelRecord, Store, copy_file, remove_path
 
-__all__ = ["KEPT_DIR", "JobContext", "execute", "failure_fields", "release_job_dir", "time_limit"]
+if TYPE_CHECKING:
+    from controller._pool import PoolSlot, WarmPool
+
+__all__ = [
+    "KEPT_DIR",
+    "POOLED_KINDS",
+    "JobContext",
+    "container_request",
+    "execute",
+    "failure_fields",
+    "make_output",
+    "release_job_dir",
+    "start_container",
+    "time_limit",
+]
 
 log = get_logger(__name__)
 
@@ -84,6 +101,10 @@ KEPT_DIR = ".kept"
 # Less room than this (or 1% of it) left in the output tmpfs after a failed job: it failed because it was full.
 _FULL_BYTES = 64 * 1024
 
+# The jobs a pool container can take: they share the container limits. An ingest job has its
+# own memory cap and deadline, fixed when a container is created, so it always starts cold.
+POOLED_KINDS = (JobKind.TRAIN, JobKind.PREDICT, JobKind.EXPLORE)
+
 _STATE_OF_REASON = {
     ExitReason.CANCELLED: JobState.CANCELLED,
     ExitReason.INTERRUPTED: JobState.INTERRUPTED,
@@ -98,6 +119,7 @@ class JobContext:
     store: Store
     backend: ContainerBackend
     instance_id: str
+    pool: WarmPool | None = None
 
 
 @dataclass
@@ -114,6 +136,9 @@ class _Run:
     exit: ContainerExit | None = None
     log_tail: str | None = None
     result: Result | None = None
+
+    def note_container(self, container_id: str) -> None:
+        self.container_id = container_id
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -146,35 +171,45 @@ async def execute(
     """
     store, settings = ctx.store, ctx.settings
     job_dir = store.job_dir(job.job_id, job.user_id)
+    work_dir = job_dir  # where the container's input/ and output/ are: the job's or a pool slot's
     run = _Run(started_at=_now())
     run.queue_wait = (run.started_at - job.created_at).total_seconds()
     succeeded = False
     keep_container = False
+    slot: PoolSlot | None = None
     try:
-        request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
+        if ctx.pool is not None and job.kind in POOLED_KINDS:
+            slot = await ctx.pool.claim(image_id)
         if cancelled.is_set():
             raise JobCancelled("cancelled before its container started")
-        started = await _start(ctx, request, run)
-        run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
+        if slot is not None:
+            run.container_id, work_dir = slot.container_id, slot.folder
+            began = time.perf_counter()
+            await asyncio.to_thread(_hand_over, ctx, job, spec, slot.folder)
+            run.create_seconds, run.start_seconds = 0.0, time.perf_counter() - began
+        else:
+            request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
+            started = await start_container(ctx.backend, request, made=run.note_container)
+            run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
         recorded = await asyncio.to_thread(
             store.update_job,
             job.job_id,
             state=JobState.RUNNING,
             image_id=image_id,
             instance_id=ctx.instance_id,
-            runtime=request.limits.runtime,
+            runtime=settings.container.runtime,
             **run.fields(),
         )
         if recorded.state.finished:  # `statagent admin kill` got there first
             cancelled.set()
-        emit(JobStarted(job.job_id, started.container_id))
-        log.info("job started", container_id=started.container_id, queue_wait=run.queue_wait)
+        emit(JobStarted(job.job_id, run.container_id))
+        log.info("job started", container_id=run.container_id, queue_wait=run.queue_wait, warm=slot is not None)
 
         began = time.perf_counter()
         ended = await _supervise(ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled)
         run.run_seconds = time.perf_counter() - began
         run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
-        outcome = await _collect(ctx, job, spec, run, ended, job_dir)
+        outcome = await _collect(ctx, job, spec, run, ended, job_dir, work_dir)
         succeeded = True
     except asyncio.CancelledError:
         await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
@@ -201,7 +236,9 @@ async def execute(
         await _record(ctx, job, run, crash)
         raise crash from error
     finally:
-        await _clean_up(ctx, run, job_dir, succeeded=succeeded, keep_container=keep_container)
+        await _clean_up(ctx, run, job_dir, work_dir, succeeded=succeeded, keep_container=keep_container)
+        if slot is not None and ctx.pool is not None:
+            ctx.pool.forget(slot)
     log.info(
         "job succeeded",
         run_seconds=round(run.run_seconds or 0, 3),
@@ -210,20 +247,24 @@ async def execute(
     return outcome
 
 
-async def _start(ctx: JobContext, request: ContainerRequest, run: _Run) -> StartedContainer:
-    """Start the job's container and note its id in `run`.
+async def start_container(
+    backend: ContainerBackend, request: ContainerRequest, *, made: Callable[[str], None]
+) -> StartedContainer:
+    """Create and start the request's container; `made` hears its id as soon as it exists.
 
     The engine call goes on in its thread when the task is cancelled (a stop): wait for it
     then, so that the container it makes is known and removed rather than left running.
     """
-    starting = asyncio.ensure_future(ctx.backend.start(request))
+    starting = asyncio.ensure_future(backend.start(request))
     try:
         started = await asyncio.shield(starting)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception):
-            run.container_id = (await starting).container_id
+            container_id = (await starting).container_id
+            made(container_id)
+            await backend.remove(container_id)
         raise
-    run.container_id = started.container_id
+    made(started.container_id)
     return started
 
 
@@ -245,12 +286,50 @@ def _prepare(
     job_dir: Path,
     image_id: str,
 ) -> ContainerRequest:
-    """Lay out the job folder; the request for its container. Runs in a thread (file work)."""
-    store, settings = ctx.store, ctx.settings
+    """Lay out the job folder for a cold start; the request for its container. Runs in a thread."""
+    source, model_dir = _sources(ctx, job)
+    input_dir, output_dir = job_dir / INPUT_DIR, job_dir / OUTPUT_DIR
+    release_job_dir(job_dir)  # a retry after a crash of this very job: start clean
+    for leftover in (input_dir, output_dir, job_dir / KEPT_DIR):
+        shutil.rmtree(leftover, ignore_errors=True)
+    input_dir.mkdir(parents=True, mode=0o755)
+    _write_input(input_dir, job, spec, source)
+    make_output(ctx.settings, output_dir)
+    return container_request(
+        ctx, kind=job.kind, folder=job_dir, image_id=image_id, job=job, model_dir=model_dir
+    )
+
+
+def _hand_over(
+    ctx: JobContext, job: JobRecord, spec: AnySpec, folder: Path
+) -> None:
+    """Put the job's input (and model) into a pool container's folders, then hand it the job."""
+    source, model_dir = _sources(ctx, job)
+    input_dir = folder / INPUT_DIR
+    _write_input(input_dir, job, spec, source)
+    if model_dir is not None:
+        shutil.copytree(
+            model_dir,
+            folder / MODEL_DIR,
+            dirs_exist_ok=True,
+            copy_function=lambda src, dst: _link_or_copy(Path(src), Path(dst)),
+        )
+    deadline = time_limit(ctx.settings, job.kind) + ctx.settings.container.deadline_margin_seconds
+    handover = Handover(command=spec.command, deadline_seconds=deadline)
+    # Written aside, then renamed: the runner reads the whole file or none of it.
+    pending = input_dir / f".{HANDOVER_FILE}"
+    pending.write_text(handover.model_dump_json(), encoding="utf-8")
+    os.chmod(pending, 0o644)
+    os.rename(pending, input_dir / HANDOVER_FILE)
+
+
+def _sources(ctx: JobContext, job: JobRecord) -> tuple[Path, Path | None]:
+    """The job's input file and, for a prediction, its model folder (JobBadInput when gone)."""
+    store = ctx.store
     model_dir = None
     try:
         if job.kind == JobKind.INGEST:
-            source = job_dir / UPLOAD_FILE  # placed by the controller when it accepted the upload
+            source = store.job_dir(job.job_id, job.user_id) / UPLOAD_FILE  # placed when the upload was accepted
             if not source.is_file():
                 raise JobBadInput(
                     "the upload is gone", user_message="Your file was lost in a restart. Send it again."
@@ -261,18 +340,20 @@ def _prepare(
             model_dir = store.model_dir(store.get_model(user_id=job.user_id, model_id=job.model_id))
     except NotFoundError as error:  # deleted while the job waited
         raise JobBadInput(str(error), user_message=error.user_message) from error
+    return source, model_dir
 
-    input_dir, output_dir = job_dir / INPUT_DIR, job_dir / OUTPUT_DIR
-    release_job_dir(job_dir)  # a retry after a crash of this very job: start clean
-    for leftover in (input_dir, output_dir, job_dir / KEPT_DIR):
-        shutil.rmtree(leftover, ignore_errors=True)
-    input_dir.mkdir(parents=True, mode=0o755)
-    output_dir.mkdir(mode=0o755)
+
+def _write_input(input_dir: Path, job: JobRecord, spec: AnySpec, source: Path) -> None:
     (input_dir / SPEC_FILE).write_text(spec.model_dump_json(), encoding="utf-8")
     data_file = input_dir / (UPLOAD_FILE if job.kind == JobKind.INGEST else DATA_FILE)
     _link_or_copy(source, data_file)
     for path in (input_dir, input_dir / SPEC_FILE, data_file):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def make_output(settings: Settings, output_dir: Path) -> None:
+    """Create a job's output folder as its own size- and inode-capped tmpfs."""
+    output_dir.mkdir(mode=0o755)
     uid, gid = (int(part) for part in settings.runner.user.split(":"))
     quotas = settings.quotas
     mount_output(
@@ -283,26 +364,46 @@ def _prepare(
         gid=gid,
     )
 
+
+def container_request(
+    ctx: JobContext,
+    *,
+    kind: JobKind | None,
+    folder: Path,
+    image_id: str,
+    job: JobRecord | None = None,
+    model_dir: Path | None = None,
+    pool_slot: str | None = None,
+) -> ContainerRequest:
+    """The container of a job of `kind` on folder/{input,output}; for None, a pool container.
+
+    One path for both, so a pool container has exactly a cold job's lockdown. A pool container
+    is ready for any of POOLED_KINDS: its runner gets the job's own deadline at hand-over, and
+    its CPU-seconds cap is the largest of theirs.
+    """
+    settings = ctx.settings
     limits = settings.container
-    if job.kind == JobKind.INGEST:
+    if kind == JobKind.INGEST:
         limits = limits.model_copy(update={"memory_mb": settings.uploads.ingest_memory_mb})
-    deadline = time_limit(settings, job.kind) + limits.deadline_margin_seconds
+    kinds = (kind,) if kind is not None else POOLED_KINDS
+    deadline = max(time_limit(settings, each) for each in kinds) + limits.deadline_margin_seconds
     return ContainerRequest(
-        job_id=job.job_id,
-        user_id=job.user_id,
-        kind=job.kind.value,
+        job_id=job.job_id if job is not None else "",
+        user_id=job.user_id if job is not None else "",
+        kind=kind.value if kind is not None else POOL_COMMAND,
         instance_id=ctx.instance_id,
         data_dir=settings.data_dir,
         image_id=image_id,
-        input_dir=input_dir,
-        output_dir=output_dir,
+        input_dir=folder / INPUT_DIR,
+        output_dir=folder / OUTPUT_DIR,
         model_dir=model_dir,
         limits=limits,
-        max_file_bytes=quotas.max_artifacts_mb * 2**20,
+        max_file_bytes=settings.quotas.max_artifacts_mb * 2**20,
         cpu_seconds=deadline * limits.cpus,
         runner_user=settings.runner.user,
-        command=("--deadline", str(deadline), spec.command),
+        command=("--deadline", str(deadline), kind.value if kind is not None else POOL_COMMAND),
         created=_now(),
+        pool_slot=pool_slot,
     )
 
 
@@ -391,10 +492,11 @@ async def _collect(
     run: _Run,
     how: str,
     job_dir: Path,
+    work_dir: Path,
 ) -> JobOutcome:
     """Classify the end of the container; on success check, install and keep the outputs."""
     settings, store = ctx.settings, ctx.store
-    output_dir = job_dir / OUTPUT_DIR
+    output_dir = work_dir / OUTPUT_DIR
     exit_ = run.exit
     current = await asyncio.to_thread(store.get_job_admin, job.job_id)
     if how == "cancelled" or current.state == JobState.CANCELLED:  # also: `admin kill` elsewhere
@@ -477,7 +579,7 @@ async def _collect(
         keep = _plots(output_dir, files, [figure.file for figure in result.explore.figures])
     else:
         keep = [path for path in (output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET) if path in files]
-    kept = await asyncio.to_thread(_keep, job_dir, keep)
+    kept = await asyncio.to_thread(_keep, job_dir, output_dir, keep)
     final = await _record(ctx, job, run, None, output_bytes=sum(files[path] for path in keep))
     by_name = {path.name: path for path in kept}
     return JobOutcome(
@@ -500,15 +602,16 @@ def _plots(output_dir: Path, files: dict[Path, int], names: list[str]) -> list[P
     ]
 
 
-def _keep(job_dir: Path, paths: list[Path]) -> list[Path]:
-    """Copy files out of the output tmpfs into KEPT_DIR; where each will be once that is output/."""
-    output_dir, kept_dir = job_dir / OUTPUT_DIR, job_dir / KEPT_DIR
+def _keep(job_dir: Path, output_dir: Path, paths: list[Path]) -> list[Path]:
+    """Copy files out of the output tmpfs into the job's KEPT_DIR; where each will be once that
+    is the job's output/."""
+    kept_dir = job_dir / KEPT_DIR
     final = []
     for path in paths:
         relative = path.relative_to(output_dir)
         (kept_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         copy_file(path, kept_dir / relative)
-        final.append(output_dir / relative)
+        final.append(job_dir / OUTPUT_DIR / relative)
     return final
 
 
@@ -614,8 +717,11 @@ async def _record(
     return await asyncio.to_thread(ctx.store.update_job, job.job_id, **fields, **run.fields())
 
 
-async def _clean_up(ctx: JobContext, run: _Run, job_dir: Path, *, succeeded: bool, keep_container: bool) -> None:
-    """Remove the container (killed first if it still runs), the output tmpfs and the job's files.
+async def _clean_up(
+    ctx: JobContext, run: _Run, job_dir: Path, work_dir: Path, *, succeeded: bool, keep_container: bool
+) -> None:
+    """Remove the container (killed first if it still runs), the output tmpfs and the job's files
+    (a pool container's folder entirely).
 
     A succeeded job keeps what `_collect` copied out (plots, predictions) as its output folder;
     a failed one keeps nothing, though its container stays when an admin asked to keep those.
@@ -628,11 +734,13 @@ async def _clean_up(ctx: JobContext, run: _Run, job_dir: Path, *, succeeded: boo
             await ctx.backend.remove(run.container_id)
         except Exception:  # the next reconcile removes what is left
             log.exception("could not remove the job container", container_id=run.container_id)
-    await asyncio.to_thread(_settle_job_dir, job_dir, succeeded)
+    await asyncio.to_thread(_settle_job_dir, job_dir, work_dir, succeeded)
 
 
-def _settle_job_dir(job_dir: Path, succeeded: bool) -> None:
-    release_job_dir(job_dir)
+def _settle_job_dir(job_dir: Path, work_dir: Path, succeeded: bool) -> None:
+    release_job_dir(work_dir)
+    if work_dir != job_dir:  # a pool container's folder: nothing of it stays
+        shutil.rmtree(work_dir, ignore_errors=True)
     if not succeeded:
         shutil.rmtree(job_dir, ignore_errors=True)
         return

@@ -24,14 +24,14 @@ from pydantic import ValidationError
 from config import Settings
 from config.errors import JobCancelled, StatAgentError
 from config.log import get_logger
-from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND
+from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND, ContainerInfo
 from controller._events import JobOutcome, JobProgress, JobQueued, JobStarted
 from controller._execute import failure_fields
 from controller._lock import ControllerLock, live_instance
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
 from controller.task import Task
 from runner.spec import ModelType
-from store import DatasetRecord, JobState, Store
+from store import DatasetRecord, JobRecord, JobState, Store
 
 if TYPE_CHECKING:
     from controller._docker import DockerBackend
@@ -155,7 +155,12 @@ async def _run_one(
     check: Callable[[Store], object] | None = None,
 ) -> int:
     """Read --data with an ingest job, then run one job on it, each through a controller of its
-    own; progress goes to stderr for the person watching, the result as JSON to stdout."""
+    own; progress goes to stderr for the person watching, the result as JSON to stdout.
+
+    One job needs at most one warm container: it starts and imports while the ingest job reads
+    the file, and the job then skips that part of its start."""
+    warm = 1 if settings.pool.size is None else min(settings.pool.size, 1)
+    settings = settings.model_copy(update={"pool": settings.pool.model_copy(update={"size": warm})})
     with Store.from_settings(settings) as store:
         try:
             if check is not None:
@@ -318,27 +323,46 @@ async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int
         containers = await backend.list_jobs()
     finally:
         await backend.close()
+    # A pool container's labels name no job: the job that claimed it is found by its container id.
+    claimed: dict[str, JobRecord] = {}
+    if settings.data_dir.is_dir():
+        with Store.from_settings(settings) as store:
+            claimed = {job.container_id: job for job in store.running_jobs() if job.container_id}
+    rows = [_container_row(c, claimed.get(c.container_id)) for c in containers]
     if args.json:
-        _print_json([{**asdict(c), "runtime": c.runtime} for c in containers])
+        _print_json(rows)
         return 0
     _print_table(
         ["CONTAINER", "STATUS", "JOB", "USER", "KIND", "RUNTIME", "CONTROLLER", "CREATED", "DATA DIR"],
         [
             [
-                c.container_id[:12],
-                c.status,
-                c.job_id,
-                c.user_id,
-                c.labels.get(LABEL_KIND, ""),
-                c.runtime,
-                c.instance_id,
-                c.labels.get(LABEL_CREATED, ""),
-                c.data_dir,
+                row["container_id"][:12],
+                row["status"],
+                row["job_id"],
+                row["user_id"],
+                row["kind"],
+                row["runtime"],
+                row["instance_id"],
+                row["created"],
+                row["data_dir"],
             ]
-            for c in containers
+            for row in rows
         ],
     )
     return 0
+
+
+def _container_row(container: ContainerInfo, job: JobRecord | None) -> dict[str, Any]:
+    """A listed container; an unclaimed running pool container's status is `idle`."""
+    row = {**asdict(container), "runtime": container.runtime, "pool_slot": container.pool_slot}
+    row["kind"] = container.labels.get(LABEL_KIND, "")
+    row["created"] = container.labels.get(LABEL_CREATED, "")
+    if container.pool_slot:
+        if job is not None:
+            row.update(job_id=job.job_id, user_id=job.user_id, kind=job.kind.value)
+        elif container.running:
+            row["status"] = "idle"
+    return row
 
 
 async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
@@ -355,6 +379,9 @@ async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
         containers = await backend.list_jobs(
             labels={LABEL_JOB_ID: job.job_id, LABEL_DATA_DIR: str(settings.data_dir)}
         )
+        if job.container_id and job.container_id not in {c.container_id for c in containers}:
+            claimed = await backend.inspect(job.container_id)  # a pool container names no job
+            containers += [claimed] if claimed is not None and claimed.pool_slot else []
         live = await asyncio.to_thread(live_instance, settings.data_dir)
         for container in containers:
             await backend.kill(container.container_id)
@@ -442,9 +469,12 @@ async def _clean_after_dead_controllers(
             report["containers_removed"] = [c.container_id for c in reaped]
         return report
     try:  # no controller: holding its lock, clean up everything, as a starting controller would
+        from controller._pool import clean_pool_dirs
+
         report["live_controller"] = None
         reaped = await reap_containers(settings=settings, store=store, backend=backend, spare=lambda c: False)
         report["containers_removed"] = [c.container_id for c in reaped]
+        await asyncio.to_thread(clean_pool_dirs, settings.data_dir, live=lambda slot: False)
         interrupted = await asyncio.to_thread(interrupt_orphan_jobs, store, live=())
         report["jobs_interrupted"] = [job.job_id for job in interrupted]
         report["job_dirs_cleaned"] = await asyncio.to_thread(clean_job_dirs, store, live=())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,11 +55,31 @@ def folds(y: pd.Series, *, spec: TrainSpec, task: TaskType) -> list[tuple[np.nda
     return list(splitter.split(np.zeros(len(y)), y))
 
 
-def score(model: Any, X: pd.DataFrame, y: pd.Series, task: TaskType) -> dict[str, Any]:
-    """All metrics of a fitted model (anything with predict, and predict_proba for classes)."""
+@dataclass(frozen=True)
+class Predictions:
+    """A fitted model's outputs on some rows: what `predict` gives, and class probabilities."""
+
+    values: Any
+    proba: np.ndarray | None = None
+
+
+def predict(model: Any, X: pd.DataFrame, task: TaskType) -> Predictions:
+    """The model's outputs on X, made once for the metrics and the plots of the same rows."""
     if task is TaskType.REGRESSION:
-        return regression_metrics(y, model.predict(X))
-    return classification_metrics(y, model.predict(X), model.predict_proba(X), list(model.classes_))
+        return Predictions(model.predict(X))
+    return Predictions(model.predict(X), model.predict_proba(X))
+
+
+def score(
+    model: Any, X: pd.DataFrame, y: pd.Series, task: TaskType, *, predictions: Predictions | None = None
+) -> dict[str, Any]:
+    """All metrics of a fitted model (anything with predict, and predict_proba for classes),
+    from its `predictions` on X when they are made already."""
+    made = predictions if predictions is not None else predict(model, X, task)
+    if task is TaskType.REGRESSION:
+        return regression_metrics(y, made.values)
+    assert made.proba is not None
+    return classification_metrics(y, made.values, made.proba, list(model.classes_))
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:

@@ -100,10 +100,11 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
 
     reporter.stage("evaluating", 75, "Measuring the model on rows it has not seen")
     with fitting(reporter, warnings):
+        on_test = _evaluate.predict(model, X_test, data.task)  # for the test metrics and the plots
         metrics: dict[str, Any] = jsonable(
             {
                 "train": _evaluate.score(model, X_train, y_train, data.task),
-                "test": _evaluate.score(model, X_test, y_test, data.task),
+                "test": _evaluate.score(model, X_test, y_test, data.task, predictions=on_test),
                 "cross_validation": cross_validation,
                 "baseline": _evaluate.baseline(X_train, y_train, X_test, y_test, data.task),
             }
@@ -117,9 +118,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
 
     reporter.stage("plotting", 85, "Drawing plots")
     paths.plots_dir.mkdir(parents=True, exist_ok=True)
-    plots = _draw_plots(
-        paths.plots_dir, model, X_test, y_test, importance, spec, data.task, reporter, warnings
-    )
+    plots = _draw_plots(paths.plots_dir, model, on_test, y_test, importance, spec, data.task, reporter, warnings)
 
     if spec.leaderboard and cross_validation is not None:
         _draw_leaderboard(paths.plots_dir, spec, metrics, reporter, warnings, plots)
@@ -361,7 +360,7 @@ def _draw_leaderboard(
 def _draw_plots(
     folder: Path,
     model: Any,
-    X_test: pd.DataFrame,
+    on_test: _evaluate.Predictions,
     y_test: pd.Series,
     importance: dict[str, float],
     spec: TrainSpec,
@@ -373,7 +372,7 @@ def _draw_plots(
     actual = y_test.to_numpy()
     drawings: dict[str, Callable[[Path], None]] = {}
     if task is TaskType.REGRESSION:
-        predicted = np.asarray(model.predict(X_test), dtype=float)
+        predicted = np.asarray(on_test.values, dtype=float)
         drawings["predicted_vs_actual.png"] = lambda p: _plots.predicted_vs_actual(
             p, actual.astype(float), predicted, target=spec.target_column
         )
@@ -385,11 +384,9 @@ def _draw_plots(
 
         classes = list(model.classes_)
         drawings["confusion_matrix.png"] = lambda p: _plots.confusion_matrix(
-            p, confusion_matrix(actual, model.predict(X_test), labels=classes).tolist(), classes
+            p, confusion_matrix(actual, on_test.values, labels=classes).tolist(), classes
         )
-        drawings["roc_curve.png"] = lambda p: _plots.roc_curve(
-            p, actual, model.predict_proba(X_test), classes
-        )
+        drawings["roc_curve.png"] = lambda p: _plots.roc_curve(p, actual, on_test.proba, classes)
     if importance:
         drawings["feature_importance.png"] = lambda p: _plots.feature_importance(p, importance)
     if getattr(model, "history", None):

@@ -1,4 +1,4 @@
-"""`python -m runner {train,predict,ingest,explore,selftest}`: the fixed entrypoint of every job container."""
+"""`python -m runner {train,predict,ingest,explore,selftest,pool}`: the fixed entrypoint of every job container."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from runner import spec as contract
 from runner._errors import JobError
 from runner._paths import JobPaths
+from runner._pool import POOL_COMMAND, wait_for_job
 from runner._progress import Reporter
 from runner.spec import AnySpec, ErrorCode, ErrorInfo, ExitCode, ExploreSpec, IngestSpec, Result, TrainSpec
 
@@ -35,7 +36,7 @@ class JobRun:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
     parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__)
-    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("command", choices=(*COMMANDS, POOL_COMMAND))
     parser.add_argument(
         "--job-root", default=str(contract.JOB_ROOT), help="folder holding input/, model/ and output/"
     )
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run the command in a child process and end everything after SECONDS (as PID 1 of a job container)",
     )
     args = parser.parse_args(argv)
+    if args.command == POOL_COMMAND:  # a warm container: its job, and its deadline, come later
+        handover = wait_for_job(Path(args.job_root))
+        args.command = handover.command
+        args.deadline = min(handover.deadline_seconds, args.deadline or handover.deadline_seconds)
     if args.deadline is not None:
         from runner._init import supervise
 

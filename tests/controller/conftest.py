@@ -48,7 +48,8 @@ def no_job_container_is_left(
 
 @pytest.fixture
 def make_settings(tmp_path: Path, runner_image: str) -> MakeSettings:
-    """Settings on a fresh data dir under tmp_path, the checkout's runner image, small limits.
+    """Settings on a fresh data dir under tmp_path, the checkout's runner image, small limits,
+    no warm pool.
 
     Keyword arguments are sections to override, e.g. container={"memory_mb": 128}.
     """
@@ -59,6 +60,8 @@ def make_settings(tmp_path: Path, runner_image: str) -> MakeSettings:
             "runner": {"image": runner_image},
             "container": {"memory_mb": 1024, "cpus": 1.0, "train_timeout_seconds": 120},
             "queue": {"max_running": 2, "reconcile_interval_seconds": 60},
+            # Jobs start cold unless a test asks for the warm pool (test_controller_pool.py).
+            "pool": {"size": 0},
         }
         for section, values in sections.items():
             base[section] = {**base.get(section, {}), **values} if isinstance(values, dict) else values

@@ -53,7 +53,7 @@ SERVICE = textwrap.dedent(
 
 
 async def test_a_killed_controller_is_cleaned_up_after_and_its_queue_runs(
-    settings, store, upload, regression_frame, heavy_frame, docker_client, job_containers
+    settings, store, upload, regression_frame, heavy_frame, docker_client, job_containers, repo_root
 ) -> None:
     slow = upload("kim", heavy_frame(20_000))
     quick = upload("lee", regression_frame(40))
@@ -72,6 +72,8 @@ async def test_a_killed_controller_is_cleaned_up_after_and_its_queue_runs(
     quick_task = {"user_id": "lee", "model_type": "linear", "dataset_id": quick.dataset_id, "target_column": "price"}
     service = subprocess.Popen(
         [sys.executable, "-c", SERVICE, *(json.dumps(a) for a in (overrides, slow_task, quick_task))],
+        # This checkout's code, as pytest's pythonpath gives it to the tests.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(repo_root), str(repo_root / "runner-image")])},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
