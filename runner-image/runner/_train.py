@@ -22,6 +22,7 @@ from runner._errors import JobError
 from runner._estimators import resolve_hyperparameters
 from runner._fitting import fitting
 from runner._importance import feature_importance
+from runner._inference import TABLE_MODELS, coefficient_table
 from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
 from runner._paths import JobPaths
 from runner._progress import Reporter
@@ -29,6 +30,7 @@ from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, pr
 from runner.spec import (
     METADATA_FILE,
     ErrorCode,
+    Inference,
     ModelType,
     Scaling,
     TaskType,
@@ -92,6 +94,11 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     verdicts = _evaluate.verdicts(metrics, task=data.task, target=spec.target_column, majority=majority)
     classes = jsonable(list(model.classes_)) if classification else None
 
+    inference = None
+    if spec.model_type in TABLE_MODELS:
+        reporter.stage("inference", 80, "Computing the coefficient table")
+        inference = _inference(spec, data, model, len(X_train), reporter, warnings)
+
     reporter.stage("plotting", 85, "Drawing plots")
     paths.plots_dir.mkdir(parents=True, exist_ok=True)
     plots = _draw_plots(
@@ -138,6 +145,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         model_format=model_format,
         files=files,
         neural_network=jsonable(network_state) if network_state else None,
+        inference=inference,
     )
     (paths.output_model_dir / METADATA_FILE).write_text(
         json.dumps(jsonable(metadata.model_dump(mode="json")), indent=2, ensure_ascii=False, allow_nan=False),
@@ -162,6 +170,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         plots=plots,
         training_time_seconds=training_time,
         split=split,
+        inference=inference,
         feature_importance_method=importance_method,
         **({"history": model.history} if network else {}),
     )
@@ -195,6 +204,18 @@ def _fit(
     model = _new_model(spec, data, params, on_epoch=_epoch_progress(reporter, fit_from, TRAIN_END))
     model.fit(X_train, y_train)
     return model, cross_validation
+
+
+def _inference(
+    spec: TrainSpec, data: TrainingData, model: Any, train_rows: int, reporter: Reporter, warnings: list[str]
+) -> Inference | None:
+    """The coefficient table; one that fails is a warning, not a lost model."""
+    try:
+        return coefficient_table(model_type=spec.model_type, data=data, model=model, train_rows=train_rows)
+    except Exception:
+        reporter.log(f"coefficient table failed:\n{traceback.format_exc()}")
+        warnings.append("The coefficient table could not be computed for this model.")
+        return None
 
 
 def _new_model(

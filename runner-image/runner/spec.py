@@ -274,6 +274,60 @@ class TrainSplit(BaseModel):
     cv_folds: int | None = None  # with cross-validation, folds of the training rows
 
 
+# The most coefficient rows a table carries (result.json and metadata.json are read size-capped).
+MAX_INFERENCE_TERMS = 60
+
+
+class CoefficientRow(BaseModel):
+    """One term of a coefficient table; a penalized model's row has the estimate only."""
+
+    term: str  # "(Intercept)", "age", "city[Lakeside]" (treatment-coded against the first level)
+    estimate: float
+    std_error: float | None = None
+    statistic: float | None = None  # t (OLS) or z (logit)
+    p_value: float | None = None
+    ci_low: float | None = None  # 95% interval
+    ci_high: float | None = None
+
+
+class FitStatistics(BaseModel):
+    """What R's summary() prints under the table: OLS or logit fields, the others None."""
+
+    nobs: int
+    df_model: float
+    df_resid: float
+    r_squared: float | None = None
+    adj_r_squared: float | None = None
+    f_statistic: float | None = None
+    f_p_value: float | None = None
+    residual_std_error: float | None = None
+    pseudo_r_squared: float | None = None  # McFadden
+    log_likelihood: float | None = None
+    null_log_likelihood: float | None = None
+    aic: float | None = None
+    bic: float | None = None
+    llr_p_value: float | None = None
+    condition_number: float | None = None
+    jarque_bera_p_value: float | None = None
+    breusch_pagan_p_value: float | None = None
+
+
+class Inference(BaseModel):
+    """A linear or logistic model's coefficients with inference, as statsmodels/R report them."""
+
+    method: Literal["ols", "logit", "penalized"]
+    response: str  # what is modelled: "mpg", or "log-odds(am = 1)"
+    rows: int  # rows the table was fitted on
+    rows_missing: int = 0  # rows left out for a missing value in a feature
+    coefficients: list[CoefficientRow] = Field(default_factory=list, max_length=MAX_INFERENCE_TERMS)
+    terms_total: int = 0  # terms before the cap on rows shown
+    aliased: list[str] = Field(default_factory=list, max_length=MAX_INFERENCE_TERMS)  # not estimable (R's NA): a copy of other terms
+    zeroed: list[str] = Field(default_factory=list, max_length=MAX_INFERENCE_TERMS)  # penalized: set to exactly zero
+    fit: FitStatistics | None = None
+    note: str = ""  # which rows it was fitted on, or why there are no p-values / no table
+    warnings: list[str] = Field(default_factory=list)
+
+
 class TrainOutcome(BaseModel):
     """What a finished training job reports (the model folder holds the rest)."""
 
@@ -297,6 +351,7 @@ class TrainOutcome(BaseModel):
     plots: list[str] = Field(default_factory=list)  # file names under output/plots
     training_time_seconds: float
     split: TrainSplit | None = None  # None in outcomes written before it was reported
+    inference: Inference | None = None  # linear, logistic and penalized models
 
 
 class PredictOutcome(BaseModel):
