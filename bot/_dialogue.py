@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot._coefficients import coefficient_replies, stored_inference
 from bot._format import (
     HELP,
     clip,
@@ -528,6 +529,8 @@ class Dialogue:
             await sink.send(Text(format_summary(outcome.dataset)))
         elif result.train is not None:
             await sink.send(Text(format_training(result.train, model_id=model_id)))
+            for reply in coefficient_replies(result.train.inference):
+                await sink.send(reply)
             for plot in outcome.plots:
                 await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
         elif result.predict is not None:
@@ -549,6 +552,8 @@ class Dialogue:
             return
         model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
         await sink.send(Text(format_model(model)))
+        for reply in coefficient_replies(stored_inference(model.metadata)):
+            await sink.send(reply)
 
     async def _offer_delete(self, user_id: str, sink: Sink, model_id: str) -> None:
         if not model_id:

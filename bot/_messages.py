@@ -61,8 +61,11 @@ class Button:
 
 @dataclass(frozen=True)
 class Text:
+    """A text reply; `monospace` texts are fixed-width tables (a code block in Telegram)."""
+
     text: str
     buttons: tuple[Button, ...] = ()
+    monospace: bool = False
 
 
 @dataclass(frozen=True)

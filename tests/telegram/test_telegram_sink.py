@@ -126,3 +126,15 @@ async def test_a_huge_text_becomes_a_few_messages_not_a_flood(sink: TelegramSink
     assert len(sent) == 3
     assert all(len(c.text) <= 4096 for c in sent)
     assert sent[-1].text.endswith("… (cut: too long for a chat message)")
+
+
+async def test_a_monospace_table_is_one_code_block_per_message(sink: TelegramSink, fake_telegram: FakeTelegramServer) -> None:
+    table = "Coefficients of price 🏠: OLS on 116 rows\n            Estimate\n(Intercept) 37.22727"
+    await sink.send(Text(table, monospace=True))
+    await sink.send(Text("Fitted on all 116 usable rows"))
+
+    block, words = [c for c in fake_telegram.calls if c.method == "sendMessage"]
+    assert block.text == table
+    # Telegram counts entity offsets and lengths in UTF-16 code units (the emoji is two).
+    assert block.params["entities"] == [{"type": "pre", "offset": 0, "length": len(table) + 1}]
+    assert "entities" not in words.params and "parse_mode" not in words.params
