@@ -61,7 +61,7 @@ class Button:
 
 @dataclass(frozen=True)
 class Text:
-    """A text reply; `monospace` texts are fixed-width tables (a code block in Telegram)."""
+    """A message; `monospace` shows it in a fixed-width font (a table), where the transport can."""
 
     text: str
     buttons: tuple[Button, ...] = ()

@@ -102,15 +102,11 @@ class TelegramSink:
     async def _send_text(self, text: str, buttons: tuple[Button, ...], *, monospace: bool = False) -> Message:
         chunks = _split(text)
         for chunk in chunks[:-1]:
-            await _retrying(
-                lambda c=chunk: self._bot.send_message(self._chat_id, c, entities=_code_block(c, monospace))
-            )
+            await _retrying(lambda c=chunk: self._bot.send_message(self._chat_id, c, entities=_pre(c, monospace)))
         markup = self._keyboard(buttons) if buttons else None
         last = chunks[-1]
         return await _retrying(
-            lambda: self._bot.send_message(
-                self._chat_id, last, reply_markup=markup, entities=_code_block(last, monospace)
-            )
+            lambda: self._bot.send_message(self._chat_id, last, reply_markup=markup, entities=_pre(last, monospace))
         )
 
     async def _send_file(self, send: Callable[[str | None], Awaitable[Message]], caption: str) -> Message:
@@ -143,9 +139,8 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
             attempt += 1
 
 
-def _code_block(text: str, monospace: bool) -> list[MessageEntity] | None:
-    """A fixed-width table as one code block: an entity, so the text itself needs no escaping.
-    Telegram counts entity offsets in UTF-16 code units."""
+def _pre(text: str, monospace: bool) -> list[MessageEntity] | None:
+    """A fixed-width block over the whole text (entities, not a parse mode: nothing to escape)."""
     if not monospace:
         return None
     return [MessageEntity(type="pre", offset=0, length=len(text.encode("utf-16-le")) // 2)]

@@ -128,13 +128,11 @@ async def test_a_huge_text_becomes_a_few_messages_not_a_flood(sink: TelegramSink
     assert sent[-1].text.endswith("… (cut: too long for a chat message)")
 
 
-async def test_a_monospace_table_is_one_code_block_per_message(sink: TelegramSink, fake_telegram: FakeTelegramServer) -> None:
-    table = "Coefficients of price 🏠: OLS on 116 rows\n            Estimate\n(Intercept) 37.22727"
+async def test_a_monospace_text_is_one_pre_block(sink: TelegramSink, fake_telegram: FakeTelegramServer) -> None:
+    table = "🔗 age and price\n         coef     p-value\nPearson  0.912  < 2.2e-16"
     await sink.send(Text(table, monospace=True))
-    await sink.send(Text("Fitted on all 116 usable rows"))
-
-    block, words = [c for c in fake_telegram.calls if c.method == "sendMessage"]
-    assert block.text == table
-    # Telegram counts entity offsets and lengths in UTF-16 code units (the emoji is two).
-    assert block.params["entities"] == [{"type": "pre", "offset": 0, "length": len(table) + 1}]
-    assert "entities" not in words.params and "parse_mode" not in words.params
+    call = await fake_telegram.expect(CHAT, "sendMessage", "🔗 age and price")
+    # Telegram counts offsets in UTF-16 code units: the emoji is two.
+    assert call.params["entities"] == [{"type": "pre", "offset": 0, "length": len(table) + 1}]
+    await sink.send(Text("plain"))
+    assert "entities" not in (await fake_telegram.expect(CHAT, "sendMessage", "plain")).params
