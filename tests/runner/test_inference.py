@@ -1,7 +1,9 @@
 """Coefficient tables from training jobs in containers equal statsmodels' and R's own numbers.
 
 mtcars (R's datasets, public domain) ships in tests/runner/data with R's printed summaries of
-lm(mpg ~ wt + hp) and glm(am ~ wt + hp, family = binomial) as reference values.
+lm(mpg ~ wt + hp) and glm(am ~ wt + hp, family = binomial) as reference values. longley (public
+domain) and spector ship there too, as statsmodels distributes them, with the certified results
+statsmodels tests itself against: NIST's StRD values for longley, Stata's logit for spector.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from runner.spec import Inference, ModelType, PredictSpec, TrainSpec
 pytestmark = pytest.mark.docker
 
 MTCARS = pd.read_csv(Path(__file__).parent / "data" / "mtcars.csv")
+LONGLEY = pd.read_csv(Path(__file__).parent / "data" / "longley.csv")
+SPECTOR = pd.read_csv(Path(__file__).parent / "data" / "spector.csv")
 TOLERANCE = 1e-6
 
 # summary(lm(mpg ~ wt + hp, data = mtcars)) in R, as printed: (value, printed decimals).
@@ -45,6 +49,29 @@ R_GLM = {
 }
 R_GLM_AIC = (16.059, 3)
 R_GLM_DEVIANCE = {"null": (43.230, 3), "residual": (10.059, 3)}
+# NIST StRD certified values for Longley (statsmodels' regression/tests/results/results_regression.py).
+LONGLEY_FEATURES = ["GNPDEFL", "GNP", "UNEMP", "ARMED", "POP", "YEAR"]
+NIST_LONGLEY = {
+    "params": [15.0618722713733, -0.358191792925910e-01, -2.02022980381683, -1.03322686717359,
+               -0.511041056535807e-01, 1829.15146461355, -3482258.63459582],
+    "bse": [84.9149257747669, 0.334910077722432e-01, 0.488399681651699, 0.214274163161675,
+            0.226073200069370, 455.478499142212, 890420.383607373],
+    "residual_std_error": 92936.0061673238**0.5,
+    "r_squared": 0.995479004577296,
+    "f_statistic": 330.285339234588,
+}
+# Stata's logit GRADE ~ GPA + TUCE + PSI on spector (statsmodels' discrete/tests/results/results_discrete.py).
+SPECTOR_FEATURES = ["GPA", "TUCE", "PSI"]
+STATA_SPECTOR = {
+    "params": [2.82611297201, 0.0951576702557, 2.37868772835, -13.0213483201],
+    "bse": [1.26294114526, 0.141554207662, 1.06456430165, 4.93132462871],
+    "log_likelihood": -12.8896334653335,
+    "null_log_likelihood": -20.5917296966173,
+    "pseudo_r_squared": 0.374038332124624,
+    "llr_p_value": 0.00150187761112892,
+    "aic": 33.779266930667,
+    "bic": 39.642210541866,
+}
 
 
 def _as_printed(value: float, printed: tuple[float, int]) -> bool:
@@ -145,6 +172,41 @@ def test_logit_table_equals_statsmodels_and_r_on_mtcars(train):
     assert _as_printed(-2 * stats.null_log_likelihood, R_GLM_DEVIANCE["null"])
     assert _as_printed(-2 * stats.log_likelihood, R_GLM_DEVIANCE["residual"])
     assert inference.note.startswith("Fitted on all 32 usable rows, as R's glm does")
+
+
+def test_ols_table_equals_nist_certified_values_on_longley(train):
+    inference, _ = train(
+        LONGLEY, target_column="TOTEMP", feature_columns=LONGLEY_FEATURES, model_type=ModelType.LINEAR
+    )
+
+    fit = sm.OLS(LONGLEY["TOTEMP"], sm.add_constant(LONGLEY[LONGLEY_FEATURES], prepend=False)).fit()
+    _assert_equals_statsmodels(inference, fit, {"const": "(Intercept)"})
+    rows = _rows(inference)
+    terms = [*LONGLEY_FEATURES, "(Intercept)"]
+    for term, estimate, error in zip(terms, NIST_LONGLEY["params"], NIST_LONGLEY["bse"], strict=True):
+        assert rows[term]["estimate"] == pytest.approx(estimate, rel=TOLERANCE), term
+        assert rows[term]["std_error"] == pytest.approx(error, rel=TOLERANCE), term
+    for key in ("residual_std_error", "r_squared", "f_statistic"):
+        assert getattr(inference.fit, key) == pytest.approx(NIST_LONGLEY[key], rel=TOLERANCE), key
+    # Longley is the textbook case of collinear columns: the answer says so, naming them.
+    assert any(w.startswith("Strong collinearity") and "GNP" in w for w in inference.warnings)
+
+
+def test_logit_table_equals_stata_on_spector(train):
+    inference, _ = train(
+        SPECTOR, target_column="GRADE", feature_columns=SPECTOR_FEATURES, model_type=ModelType.LOGISTIC
+    )
+
+    fit = sm.Logit(SPECTOR["GRADE"], sm.add_constant(SPECTOR[SPECTOR_FEATURES], prepend=False)).fit(disp=0)
+    _assert_equals_statsmodels(inference, fit, {"const": "(Intercept)"})
+    rows = _rows(inference)
+    terms = [*SPECTOR_FEATURES, "(Intercept)"]
+    for term, estimate, error in zip(terms, STATA_SPECTOR["params"], STATA_SPECTOR["bse"], strict=True):
+        assert rows[term]["estimate"] == pytest.approx(estimate, rel=TOLERANCE), term
+        assert rows[term]["std_error"] == pytest.approx(error, rel=TOLERANCE), term
+    for key in ("log_likelihood", "null_log_likelihood", "pseudo_r_squared", "llr_p_value", "aic", "bic"):
+        assert getattr(inference.fit, key) == pytest.approx(STATA_SPECTOR[key], rel=TOLERANCE), key
+    assert inference.fit.nobs == 32 and inference.response == "log-odds(GRADE = 1)"
 
 
 def test_categories_are_treatment_coded_against_the_first_level_like_r(train, houses):
