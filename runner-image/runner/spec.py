@@ -499,6 +499,14 @@ class ColumnSummary(BaseModel):
     missing: int
     distinct: int  # distinct non-missing values
     examples: tuple[str, ...]  # a few distinct values, as text
+    # Why the column names or numbers the rows (runner._columns.id_reason), so the host can refuse
+    # it as a target before any job; None: it measures something (or the summary predates this).
+    id_reason: str | None = None
+
+
+def id_target_refusal(column: str, reason: str) -> str:
+    """The one sentence refusing a target that names or numbers the rows (host and runner)."""
+    return f"'{column}' cannot be predicted: {reason}."
 
 
 class DatasetSummary(BaseModel):
