@@ -97,7 +97,9 @@ _NOT_YET = [
 # A question about a model's coefficient table ("is rm significant?"): the latest model's details.
 _COEFFICIENTS = _any(
     r"\b(?:coefficients?|coefs?|p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?"
-    r"|t[\s-]*(?:test|values?|stat\w*)|summary\s+of\s+model_\w+)\b"
+    r"|t[\s-]*(?:test|values?|stat\w*)|r[\s-]*squared?|(?:regression|coefficients?)\s+table"
+    r"|summary\s+of\s+(?:the\s+|my\s+|this\s+|that\s+)?(?:\w+\s+)?model(?:_\w+)?|model\s+summary"
+    r"|summary\s*\(\s*(?:lm|glm|model))\b"
 )
 _NO_MODEL_FOR_COEFFICIENTS = (
     "Coefficients and p-values come with a trained linear or logistic regression: train one first "
