@@ -168,13 +168,15 @@ def _columns(terms: list[str], columns: dict[str, list[str]]) -> list[str]:
 
 
 def _joint(values: Sequence[float | None], *, digits: int = _DIGITS) -> list[str]:
-    """One column formatted as R does: one number of decimals for all, enough to show each
-    value to `digits` significant digits; scientific when that would take too many."""
+    """One column formatted as R's format() does: one number of decimals for all, enough to show
+    each value to `digits` significant digits; scientific when that is narrower (R's formatReal)."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     decimals = max((_decimals_needed(v, digits) for v in finite), default=0)
+    scientific = ["NA" if v is None else f"{v:.{digits - 1}e}" for v in values]
     if decimals > _MAX_DECIMALS:
-        return ["NA" if v is None else f"{v:.{digits - 1}e}" for v in values]
-    return ["NA" if v is None else f"{v:.{decimals}f}" for v in values]
+        return scientific
+    fixed = ["NA" if v is None else f"{v:.{decimals}f}" for v in values]
+    return scientific if max(map(len, fixed), default=0) > max(map(len, scientific), default=0) else fixed
 
 
 def _decimals_needed(value: float, digits: int) -> int:
@@ -186,10 +188,12 @@ def _decimals_needed(value: float, digits: int) -> int:
 
 
 def _p_column(values: Sequence[float | None]) -> list[str]:
-    """R's format.pval(digits = 3): p >= 0.001 fixed with shared decimals, smaller ones
-    in scientific notation, below machine precision '< 2e-16'."""
-    fixed = [v for v in values if v is not None and v >= 1e-3]
-    shown = dict(zip(fixed, _joint(fixed, digits=3), strict=True))
+    """R's format.pval(digits = 3): p >= 0.001 and smaller ones each formatted together,
+    below machine precision '< 2e-16'."""
+    large = [v for v in values if v is not None and v >= 1e-3]
+    small = [v for v in values if v is not None and _TINY_P <= v < 1e-3]
+    shown = dict(zip(large, _joint(large, digits=3), strict=True))
+    shown |= dict(zip(small, _joint(small, digits=3), strict=True))
     return [shown[v] if v in shown else _p_text(v) for v in values]
 
 

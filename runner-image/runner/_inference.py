@@ -354,14 +354,17 @@ def penalized_table(model: Any, *, response: str, rows: int, sparse: bool) -> In
     coef = np.asarray(estimator.coef_, dtype=float).ravel()
     original = coef * slope
     intercept = float(estimator.intercept_) + float(np.sum(coef * shift))
-    terms = [term for _, term in output_terms(preprocessor)]
+    outputs = output_terms(preprocessor)
+    terms = [term for _, term in outputs]
     table = [CoefficientRow(term=INTERCEPT, estimate=intercept)]
     table += [CoefficientRow(term=term, estimate=float(v) + 0.0) for term, v in zip(terms, original, strict=True)]
     zeroed = [term for term, v in zip(terms, coef, strict=True) if v == 0.0] if sparse else []
+    levels = any(column != term and term.startswith(f"{column}[") for column, term in outputs)
     note = (
         f"The saved model's coefficients (fitted on its {rows:,} training rows), per unit of each "
-        "column: the scaling was undone. Each category level has its own coefficient (no "
-        "reference level). " + NO_STANDARD_ERRORS
+        "column: the scaling was undone. "
+        + ("Each category level has its own coefficient (no reference level). " if levels else "")
+        + NO_STANDARD_ERRORS
     )
     return Inference(
         method="penalized",

@@ -12,7 +12,9 @@ from runner._inference import coefficient_table
 from runner.pipeline import build_pipeline, prepare_training
 from runner.spec import MAX_INFERENCE_TERMS, CoefficientRow, Inference, ModelType, TrainSpec
 
-MTCARS = pd.read_csv(Path(__file__).parents[1] / "runner" / "data" / "mtcars.csv")
+DATA = Path(__file__).parents[1] / "runner" / "data"
+MTCARS = pd.read_csv(DATA / "mtcars.csv")
+LONGLEY = pd.read_csv(DATA / "longley.csv")
 PHONE_WIDTH = 60
 
 # R 4.x, summary(lm(mpg ~ wt + hp, data = mtcars)) and summary(glm(am ~ wt + hp, binomial)):
@@ -33,16 +35,16 @@ R_GLM_ROWS = [
 ]
 
 
-def _table(target: str, model_type: ModelType) -> Inference:
+def _table(target: str, model_type: ModelType, frame: pd.DataFrame = MTCARS, features=("wt", "hp")) -> Inference:
     spec = TrainSpec(
         job_id="job_000000000001",
         model_id="model_00000001",
         user_id="tester",
         target_column=target,
-        feature_columns=["wt", "hp"],
+        feature_columns=list(features),
         model_type=model_type,
     )
-    data = prepare_training(spec=spec, frame=MTCARS)
+    data = prepare_training(spec=spec, frame=frame)
     model = build_pipeline(spec=spec, data=data).fit(data.X, data.y)
     inference = coefficient_table(model_type=model_type, data=data, model=model, train_rows=len(data.X))
     assert inference is not None
@@ -67,6 +69,16 @@ def test_ols_table_prints_like_r_summary_lm():
     assert len({line.index("Pr(>|t|)") + len("Pr(>|t|)") for line in lines[1:2]} | ends) == 1
     assert max(len(line) for line in lines if not line.startswith(("F-statistic", "Signif", "Fitted"))) <= PHONE_WIDTH
     assert notes.startswith("Fitted on all 32 usable rows, as R's lm does")
+
+
+def test_numbers_too_wide_to_print_fixed_are_scientific_as_r_prints_longley():
+    features = ["GNPDEFL", "GNP", "UNEMP", "ARMED", "POP", "YEAR"]
+    block, _ = coefficient_texts(_table("TOTEMP", ModelType.LINEAR, LONGLEY, features))
+    rows = _words(block.splitlines()[2:9])
+    # R: (Intercept) -3.482e+06 8.904e+05 -3.911 0.00356 ** (estimates and errors share a format)
+    assert rows[0] == "(Intercept) -3.482e+06 8.904e+05 -3.911 0.00356 **"
+    assert rows[4] == "ARMED -1.033e+00 2.143e-01 -4.822 0.000944 ***"  # p < 0.001: formatted apart
+    assert max(len(line) for line in block.splitlines()[:9]) <= PHONE_WIDTH
 
 
 def test_logit_table_prints_like_r_summary_glm():
