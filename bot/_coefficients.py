@@ -7,18 +7,19 @@ what it was fitted on and its warnings in words. Pure functions.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from bot._messages import Text
-from runner.spec import CoefficientRow, FitStatistics, Inference
+from runner.spec import INTERCEPT, CoefficientRow, FitStatistics, Inference
 
-__all__ = ["coefficient_replies", "coefficient_texts", "significance", "stored_inference"]
+__all__ = ["coefficient_replies", "coefficient_texts", "significance", "stored_inference", "term_answers"]
 
 SIGNIF_CODES = "Signif. codes: 0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
-_TERM_WIDTH = 16
+_TERM_WIDTH = 20
 # R's summary: 4 significant digits for estimates, 3 decimals for t/z, 3 for p-values.
 _DIGITS = 4
 _MAX_DECIMALS = 8
@@ -63,6 +64,45 @@ def coefficient_texts(inference: Inference) -> tuple[str | None, str]:
     if not inference.coefficients:
         return None, text
     return _block(inference), text
+
+
+def term_answers(inference: Inference | None, text: str) -> str | None:
+    """A sentence for each term of a column the words name ("is age significant?"); None: none named."""
+    if inference is None or not text:
+        return None
+    named = [row for row in inference.coefficients if row.term != INTERCEPT and _names(text, _column_of(row.term))]
+    missing = [term for term in inference.aliased if _names(text, _column_of(term))]
+    lines = [_term_answer(inference, row) for row in named]
+    lines += [f"{term}: not estimated, it is a linear combination of other terms (R shows NA)." for term in missing]
+    return "\n".join(lines) or None
+
+
+def _term_answer(inference: Inference, row: CoefficientRow) -> str:
+    estimate = _sig(row.estimate)
+    if inference.method == "penalized":
+        if row.estimate == 0:
+            return f"{row.term}: set to exactly zero by the penalty, so the model does not use it."
+        return f"{row.term}: {estimate} per unit (penalized, so no p-value to test it)."
+    if row.p_value is None:
+        return f"{row.term}: {estimate}, no p-value (not estimable)."
+    per_unit = f"{estimate} per unit" + (f" (odds × {_sig(math.exp(row.estimate))})" if inference.method == "logit" else "")
+    stars = significance(row.p_value)
+    verdict = "significant" if row.p_value < 0.05 else "not significant"
+    p_is = "p < 2e-16" if row.p_value < _TINY_P else f"p = {_p_text(row.p_value)}"
+    return (
+        f"{row.term}: {per_unit}, {p_is}{' ' + stars if stars else ''}: "
+        f"{verdict} at the 5% level."
+    )
+
+
+def _column_of(term: str) -> str:
+    """`city[Lakeside]` belongs to `city`; any other term is its column."""
+    column, bracket, _ = term.partition("[")
+    return column if bracket and term.endswith("]") else term
+
+
+def _names(text: str, column: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(column)}(?![\w.])", text, re.IGNORECASE) is not None
 
 
 def significance(p_value: float | None) -> str:
@@ -209,7 +249,10 @@ def _p_text(value: float | None, *, digits: int = 3) -> str:
 
 
 def _sig(value: float | None) -> str:
-    return "NA" if value is None else f"{value:.4g}"
+    """R's format(signif(x, 4)): 19740 rather than 1.974e+04, scientific only when narrower."""
+    if value is None or not math.isfinite(value):
+        return "NA"
+    return _joint([float(f"{value:.{_DIGITS}g}")])[0]
 
 
 def _whole(value: float) -> str:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot._coefficients import coefficient_replies, stored_inference
+from bot._coefficients import coefficient_replies, stored_inference, term_answers
 from bot._format import (
     HELP,
     clip,
@@ -447,7 +447,7 @@ class Dialogue:
                 models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
                 await sink.send(Text(format_models(models)))
             case Intent.SHOW_MODEL:
-                await self._show_model(message.user_id, sink, draft.model_id or "")
+                await self._show_model(message.user_id, sink, draft.model_id or "", question=message.text or "")
             case Intent.DELETE_MODEL:
                 await self._offer_delete(message.user_id, sink, draft.model_id or "")
             case Intent.DATA_SUMMARY:
@@ -712,14 +712,18 @@ class Dialogue:
 
     # -- models --------------------------------------------------------------------------
 
-    async def _show_model(self, user_id: str, sink: Sink, model_id: str) -> None:
+    async def _show_model(self, user_id: str, sink: Sink, model_id: str, *, question: str = "") -> None:
+        """The model's details and coefficient table; then a sentence on each column the question names."""
         if not model_id:
             await sink.send(Text("Which model? Write /model ID; /models lists your models."))
             return
         model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
         await sink.send(Text(format_model(model)))
-        for reply in coefficient_replies(stored_inference(model.metadata)):
+        inference = stored_inference(model.metadata)
+        for reply in coefficient_replies(inference):
             await sink.send(reply)
+        if answers := term_answers(inference, question):
+            await sink.send(Text(answers))
 
     async def _offer_delete(self, user_id: str, sink: Sink, model_id: str) -> None:
         if not model_id:

@@ -20,6 +20,7 @@ from runner._columns import Kind
 from runner._prepare import TrainingData
 from runner.pipeline import level_term, output_terms
 from runner.spec import (
+    INTERCEPT,
     MAX_INFERENCE_TERMS,
     CoefficientRow,
     FitStatistics,
@@ -28,7 +29,6 @@ from runner.spec import (
 )
 from runner.transformers import DATE_PARTS, DateParts, category_text
 
-INTERCEPT = "(Intercept)"
 # A term whose share of its own length left after the earlier terms is below this is a copy
 # of them (R's lm: tol = 1e-7); it gets no estimate, as R prints NA for it.
 ALIAS_TOLERANCE = 1e-7

@@ -383,6 +383,10 @@ class TrainSplit(BaseModel):
 MAX_INFERENCE_TERMS = 60
 
 
+# The intercept's term, as R names it.
+INTERCEPT = "(Intercept)"
+
+
 class CoefficientRow(BaseModel):
     """One term of a coefficient table; a penalized model's row has the estimate only."""
 

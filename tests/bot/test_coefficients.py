@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from bot import Text
-from bot._coefficients import coefficient_replies, coefficient_texts, significance, stored_inference
+from bot._coefficients import coefficient_replies, coefficient_texts, significance, stored_inference, term_answers
 from runner._inference import coefficient_table
 from runner.pipeline import build_pipeline, prepare_training
 from runner.spec import MAX_INFERENCE_TERMS, CoefficientRow, Inference, ModelType, TrainSpec
@@ -136,3 +136,24 @@ def test_a_table_without_rows_is_its_reason_in_words_and_old_records_have_none()
     assert stored_inference({"model_id": "model_00000001"}) is None
     assert stored_inference({"inference": {"method": "nonsense"}}) is None
     assert stored_inference({"inference": reason.model_dump(mode="json")}) == reason
+
+
+def test_a_question_naming_columns_gets_a_sentence_per_term():
+    ols = _table("mpg", ModelType.LINEAR)
+    assert term_answers(ols, "is hp significant?") == (
+        "hp: -0.03177 per unit, p = 0.00145 **: significant at the 5% level."
+    )
+    assert term_answers(ols, "what are the coefficients?") is None  # no column named
+    assert term_answers(ols, "is WT significant, and hp?").splitlines()[0].startswith("wt: -3.878 per unit, p = 1.12e-06 ***")
+    logit = _table("am", ModelType.LOGISTIC)
+    assert term_answers(logit, "is hp significant?").startswith("hp: 0.03626 per unit (odds × 1.037), p = 0.0409 *")
+    inference = Inference(
+        method="penalized", response="price", rows=96,
+        coefficients=[CoefficientRow(term="(Intercept)", estimate=3.0), CoefficientRow(term="city[Riverton]", estimate=0.0),
+                      CoefficientRow(term="size", estimate=2440.39)],
+        zeroed=["city[Riverton]"], note="",
+    )
+    assert term_answers(inference, "is city significant? and size") == (
+        "city[Riverton]: set to exactly zero by the penalty, so the model does not use it.\n"
+        "size: 2440 per unit (penalized, so no p-value to test it)."
+    )
