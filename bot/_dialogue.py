@@ -402,9 +402,14 @@ class Dialogue:
         dataset = await self._dataset(message.user_id, chat)
         before = question.draft
         # Matching names against a wide table can take a while: off the event loop.
-        draft = await asyncio.to_thread(
-            answer, before, field=before.questions[0].field, value=value, table=_table(dataset)
-        )
+        asked = before.questions[0].field
+        draft = await asyncio.to_thread(answer, before, field=asked, value=value, table=_table(dataset))
+        if draft.questions and draft.questions[0].field == asked:
+            # Not an answer: a new request of its own ("is age significant?") leaves the question.
+            fresh = await self._parse(message, chat, value)
+            if fresh.intent is not Intent.UNKNOWN or fresh.reply is not None:
+                await self._proceed(message, chat, sink, fresh, shown_notes=())
+                return
         await self._proceed(message, chat, sink, draft, shown_notes=before.notes)
 
     async def _proceed(

@@ -55,3 +55,13 @@ async def test_a_coefficient_question_before_any_model_says_how_to_get_one(user)
     assert (await user("ben").says("what are the coefficients?")).startswith(
         "Coefficients and p-values come with a trained linear or logistic regression"
     )
+
+
+async def test_a_new_request_while_a_question_is_open_is_answered_as_itself(user):
+    cai = user("cai")
+    await cai.sends("houses.csv", sample("houses.csv"))
+    asked = await cai.says("logistic regression for price")
+    assert asked.startswith("'price' holds numbers, and a logistic model only predicts classes.")
+    assert (await cai.says("what are the coefficients?")).startswith("Coefficients and p-values come with a trained")
+    # The question was left: a model name now starts nothing half-asked.
+    assert (await cai.says("banana bread")).startswith("I did not understand")
