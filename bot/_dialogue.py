@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot._coefficients import coefficient_replies, stored_inference, term_answers
 from bot._format import (
     HELP,
     clip,
@@ -401,9 +402,14 @@ class Dialogue:
         dataset = await self._dataset(message.user_id, chat)
         before = question.draft
         # Matching names against a wide table can take a while: off the event loop.
-        draft = await asyncio.to_thread(
-            answer, before, field=before.questions[0].field, value=value, table=_table(dataset)
-        )
+        asked = before.questions[0].field
+        draft = await asyncio.to_thread(answer, before, field=asked, value=value, table=_table(dataset))
+        if draft.questions and draft.questions[0].field == asked:
+            # Not an answer: a new request of its own ("is age significant?") leaves the question.
+            fresh = await self._parse(message, chat, value)
+            if fresh.intent is not Intent.UNKNOWN or fresh.reply is not None:
+                await self._proceed(message, chat, sink, fresh, shown_notes=())
+                return
         await self._proceed(message, chat, sink, draft, shown_notes=before.notes)
 
     async def _proceed(
@@ -446,7 +452,7 @@ class Dialogue:
                 models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
                 await sink.send(Text(format_models(models)))
             case Intent.SHOW_MODEL:
-                await self._show_model(message.user_id, sink, draft.model_id or "")
+                await self._show_model(message.user_id, sink, draft.model_id or "", question=message.text or "")
             case Intent.DELETE_MODEL:
                 await self._offer_delete(message.user_id, sink, draft.model_id or "")
             case Intent.DATA_SUMMARY:
@@ -685,6 +691,8 @@ class Dialogue:
             await sink.send(Text(format_summary(outcome.dataset)))
         elif result.train is not None:
             await sink.send(Text(format_training(result.train, model_id=model_id)))
+            for reply in coefficient_replies(result.train.inference):
+                await sink.send(reply)
             if isinstance(tuning := getattr(result.train, "tuning", None), dict):
                 await sink.send(Text(format_tuning(tuning, model_id=model_id)))
             for plot in outcome.plots:
@@ -709,12 +717,18 @@ class Dialogue:
 
     # -- models --------------------------------------------------------------------------
 
-    async def _show_model(self, user_id: str, sink: Sink, model_id: str) -> None:
+    async def _show_model(self, user_id: str, sink: Sink, model_id: str, *, question: str = "") -> None:
+        """The model's details and coefficient table; then a sentence on each column the question names."""
         if not model_id:
             await sink.send(Text("Which model? Write /model ID; /models lists your models."))
             return
         model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
         await sink.send(Text(format_model(model)))
+        inference = stored_inference(model.metadata)
+        for reply in coefficient_replies(inference):
+            await sink.send(reply)
+        if answers := term_answers(inference, question):
+            await sink.send(Text(answers))
 
     async def _offer_delete(self, user_id: str, sink: Sink, model_id: str) -> None:
         if not model_id:

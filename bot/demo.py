@@ -1,6 +1,7 @@
 """`statagent demo`: a scripted chat on the bundled sample data, with real jobs.
 
-It prints what a chat user would see: upload a table, train a regression in words, train a
+It prints what a chat user would see: upload a table, ask for a correlation, train a regression
+in words (its answer has R's coefficient table), ask whether a column is significant, train a
 classifier, ask which model is best for it (a comparison), upload new rows and get predictions.
 Files go to an output folder.
 """
@@ -68,6 +69,7 @@ async def _script(dialogue: Dialogue, sink: TerminalSink, store: Store, user_id:
             _Step("sends a table of house prices", REGRESSION_DATA, _sample(REGRESSION_DATA)),
             _Step("what is the correlation between size and price?"),
             _Step("Train a linear regression model to predict price using age and size"),
+            _Step("is age significant?"),
         ],
     )
     classifier = await _play(

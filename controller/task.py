@@ -34,6 +34,7 @@ from runner.spec import (
     TrainSpec,
     Tuning,
     Validation,
+    id_target_refusal,
 )
 
 __all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec"]
@@ -169,6 +170,7 @@ def build_spec(
             ),
         )
     if summary is not None:
+        _refuse_id_target(task, summary)
         _refuse_quantity_as_classes(task, summary)
     spec = TrainSpec(
         job_id=job_id,
@@ -225,6 +227,17 @@ def _tuning(model_type: ModelType, ml: MLSettings) -> Tuning:
             "gradient boosting, ridge, lasso, SVM or logistic regression.",
         )
     return Tuning(candidates=ml.tune_candidates, space=space)
+
+
+def _refuse_id_target(task: Task, summary: DatasetSummary) -> None:
+    """A target that names or numbers the rows, as the table's ingest job found (the reason such
+    a column is dropped as a feature), has nothing to learn."""
+    column = next((c for c in summary.columns if c.name == task.target_column), None)
+    if column is not None and column.id_reason:
+        raise TaskError(
+            f"target {column.name!r} looks like an ID",
+            user_message=id_target_refusal(column.name, column.id_reason),
+        )
 
 
 def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:

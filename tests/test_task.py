@@ -131,3 +131,15 @@ def test_a_classifier_on_a_quantity_is_refused_and_codes_stay_classes() -> None:
         build_spec(Task.train(user_id="u1", target_column=target, model_type="logistic"), ml=ML, **IDS, summary=summary)
     # Left to the runner to infer: a random forest on price is a regression.
     build_spec(Task.train(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)
+
+
+def test_an_id_target_is_refused_with_the_reason_its_ingest_found() -> None:
+    counted = ColumnSummary(
+        name="row", kind="numeric", dtype="int64", missing=0, distinct=1000, examples=(),
+        id_reason="it numbers the rows one by one, like an ID",
+    )
+    summary = DatasetSummary(rows=1000, columns=(counted, *_summary(1000, price=1234).columns))
+    with pytest.raises(TaskError) as refused:
+        build_spec(Task.train(user_id="u1", target_column="row", model_type="random_forest"), ml=ML, **IDS, summary=summary)
+    assert refused.value.user_message == "'row' cannot be predicted: it numbers the rows one by one, like an ID."
+    build_spec(Task.train(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)

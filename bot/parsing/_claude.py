@@ -161,6 +161,8 @@ _INSTRUCTIONS = (
     "- A listed name that ends in … is cut short: for that column, copy the user's words.\n"
     "- Leave a field null when the user does not say it; do not fill in defaults.\n"
     "- Training requests have intent train; using a saved model on new data is predict.\n"
+    "- Questions about a model's coefficients, p-values, significance, R² or summary are show_model; "
+    "when they name no model, use_latest_model is true.\n"
     "- Looking at the data is describe (statistics per column), correlate (two columns, or one column "
     "every other is correlated with) or plot (scatter, histogram, box or pair plot)."
 )

@@ -83,11 +83,6 @@ _NOT_YET = [
         "'box plot of price by cut' or 'pair plot of price, carat and depth'.",
     ),
     (
-        _any(r"\b(?:p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?|t[\s-]*test)\b"),
-        "I can't test significance yet (p-values, confidence intervals). The nearest I can do: a trained "
-        "model lists the columns that matter most (feature importance), and /model shows it again.",
-    ),
-    (
         _any(r"\b(?:tun(?:e|ing)|grid[\s-]*search|hyper[\s-]*parameter\s+search|optimi[sz]e\s+the)\b"),
         "I can't tune settings automatically yet. Set them yourself, for example 'random forest for price "
         "with 300 trees and depth 8', and compare the scores in /models.",
@@ -99,6 +94,17 @@ _NOT_YET = [
         "and a random forest for the same column) and compare their scores in /models.",
     ),
 ]
+# A question about a model's coefficient table ("is rm significant?"): the latest model's details.
+_COEFFICIENTS = _any(
+    r"\b(?:coefficients?|coefs?|p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?"
+    r"|t[\s-]*(?:test|values?|stat\w*)|r[\s-]*squared?|(?:regression|coefficients?)\s+table"
+    r"|summary\s+of\s+(?:the\s+|my\s+|this\s+|that\s+)?(?:\w+\s+)?model(?:_\w+)?|model\s+summary"
+    r"|summary\s*\(\s*(?:lm|glm|model))\b"
+)
+_NO_MODEL_FOR_COEFFICIENTS = (
+    "Coefficients and p-values come with a trained linear or logistic regression: train one first "
+    "(for example 'price ~ size + rooms'); its answer shows the table, and /model ID shows it again."
+)
 _DELETE = _any(r"\b(?:delete|remove|erase|discard|get\s+rid\s+of|forget|throw\s+away)\b[^.;!?]*\bmodel")
 _LIST = _any(
     r"\b(?:list|show|see|display|view|what\s+are|which\s+are|what|which)\b[^.;!?]*\bmodels\b"
@@ -198,7 +204,7 @@ class OfflineParser:
             intent = intent or Intent.TRAIN
         found, rest = read_settings(text)
         ids = [m.lower() for m in _MODEL_ID.findall(rest)]
-        latest = bool(_LATEST.search(rest))
+        latest = bool(_LATEST.search(rest) or _COEFFICIENTS.search(rest))
         rest = _MODEL_ID.sub(CUT, rest)
         if table is not None:
             rest = _set_aside_columns(rest, table, holes)
@@ -208,6 +214,8 @@ class OfflineParser:
             if reply := _short_answer(plain):
                 return Draft(intent=Intent.UNKNOWN, reply=reply)
             intent = _intent(plain, found, ids, latest, pieces, table)
+            if intent is Intent.SHOW_MODEL and not (model_ids or ids) and _COEFFICIENTS.search(plain):
+                return Draft(intent=Intent.UNKNOWN, reply=_NO_MODEL_FOR_COEFFICIENTS)
 
         fields: dict[str, Any] = {}
         notes: list[str] = [said(fixes)] if fixes else []
@@ -312,6 +320,8 @@ def _intent(
     if _DELETE.search(text):
         return Intent.DELETE_MODEL
     training = bool(_TRAIN.search(text))
+    if not training and _COEFFICIENTS.search(text) and not _PREDICT.search(text):
+        return Intent.SHOW_MODEL
     if not training and not ids and _LIST.search(text):
         return Intent.LIST_MODELS
     if not training and _SHOW.search(text) and not _PREDICT.search(text):

@@ -17,7 +17,8 @@ VOCABULARY = frozenset(
     trees estimators depth features classify classifier classification cross validation
     epochs learning layers hidden kernel target column columns model models delete cancel degree
     folds percent scaling standardize normalize missing median dropout iterations excluding
-    predictors covariates response outcome variable variables explain describe coefficients""".split()
+    predictors covariates response outcome variable variables explain describe coefficient coefficients
+    significant significance summary""".split()
 )
 _MIN_LENGTH = 5
 _ENDINGS = r"(?:s|es|ed|d|ing|er|ers|ly)$"  # "explained" is "explain", not a misspelling of it

@@ -19,6 +19,8 @@ MAX_CATEGORIES = 100
 FEW_CATEGORIES = 20
 # Distinct whole numbers spanning at most this many times the row count number the rows.
 RUNNING_NUMBER_SLACK = 1.1
+# Whole numbers all within these years count time (a yearly series), not rows: R's lm uses them.
+YEARS = (1800, 2100)
 # A numeric column whose correlation with the target is at least this is taken as a copy of it.
 COPY_CORRELATION = 0.999
 # Share of rows on which a column and a class target must map one-to-one to be a copy.
@@ -109,9 +111,11 @@ def _is_flag_or_category(values: pd.Series) -> bool:
 
 
 def _is_running_number(present: pd.Series) -> bool:
-    """Distinct whole numbers filling (nearly) a whole range: 1..n with a few rows gone."""
+    """Distinct whole numbers filling (nearly) a whole range: 1..n with a few rows gone (not years)."""
     numbers = present.to_numpy(dtype=float)
     if not np.all(numbers == np.round(numbers)):
+        return False
+    if YEARS[0] <= numbers.min() and numbers.max() <= YEARS[1]:
         return False
     return bool(numbers.max() - numbers.min() + 1 <= RUNNING_NUMBER_SLACK * len(numbers))
 

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from openpyxl.cell.cell import ERROR_CODES
 from pandas.io.parsers import TextParser
 
+from runner._columns import column_kind, id_reason
 from runner._errors import JobError
 from runner._paths import JobPaths
 from runner._progress import Reporter
@@ -811,6 +812,7 @@ def _summarize(frame: pd.DataFrame, notes: list[str], sheets: tuple[str, ...]) -
         column = frame.iloc[:, position]
         present = column.dropna()
         distinct_values = present.drop_duplicates()
+        kind = column_kind(column)
         columns.append(
             ColumnSummary(
                 name=name,
@@ -819,6 +821,7 @@ def _summarize(frame: pd.DataFrame, notes: list[str], sheets: tuple[str, ...]) -
                 missing=int(column.isna().sum()),
                 distinct=len(distinct_values),
                 examples=tuple(_example(v) for v in distinct_values.head(_EXAMPLES)),
+                id_reason=None if kind is None else id_reason(column, kind),
             )
         )
     return DatasetSummary(

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict
 
 from runner._artifacts import Saved
 from runner._columns import Kind
-from runner.spec import ModelType, TaskType, TrainSplit
+from runner.spec import Inference, ModelType, TaskType, TrainSplit
 from runner.transformers import to_dates
 
 METADATA_VERSION = 1
-_LIBRARIES = ("scikit-learn", "numpy", "pandas", "pyarrow", "scipy", "skops", "joblib")
+_LIBRARIES = ("scikit-learn", "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "skops", "joblib")
 NEURAL_LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras")
 
 
@@ -67,6 +67,7 @@ class ModelMetadata(BaseModel):
     model_format: str
     files: dict[str, Saved]
     neural_network: dict[str, Any] | None = None
+    inference: Inference | None = None  # the coefficient table (linear, logistic, penalized)
 
 
 def input_schema(

@@ -18,6 +18,7 @@ from runner.spec import (
     ModelType,
     TaskType,
     TrainSpec,
+    id_target_refusal,
 )
 
 # Every class needs this many rows to be trained on and tested.
@@ -128,7 +129,7 @@ def _refuse_id_target(values: pd.Series) -> None:
     """A target that names or numbers the rows has nothing to learn: refused for the reason a feature is dropped."""
     kind = column_kind(values)
     if kind is not None and (reason := id_reason(values, kind)):
-        raise JobError(ErrorCode.ID_TARGET, f"{quoted([str(values.name)])} cannot be predicted: {reason}.")
+        raise JobError(ErrorCode.ID_TARGET, id_target_refusal(str(values.name), reason))
 
 
 def _infinities_as_missing(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[str]]:

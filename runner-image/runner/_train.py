@@ -23,6 +23,7 @@ from runner._errors import JobError
 from runner._estimators import resolve_hyperparameters
 from runner._fitting import fitting
 from runner._importance import feature_importance
+from runner._inference import TABLE_MODELS, coefficient_table
 from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
 from runner._paths import JobPaths
 from runner._progress import Reporter
@@ -32,6 +33,7 @@ from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, pr
 from runner.spec import (
     METADATA_FILE,
     ErrorCode,
+    Inference,
     LeaderboardEntry,
     ModelType,
     Scaling,
@@ -116,6 +118,11 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     verdicts = _evaluate.verdicts(metrics, task=data.task, target=spec.target_column, majority=majority)
     classes = jsonable(list(model.classes_)) if classification else None
 
+    inference = None
+    if spec.model_type in TABLE_MODELS:
+        reporter.stage("inference", 80, "Computing the coefficient table")
+        inference = _inference(spec, data, model, len(X_train), reporter, warnings)
+
     reporter.stage("plotting", 85, "Drawing plots")
     paths.plots_dir.mkdir(parents=True, exist_ok=True)
     plots = _draw_plots(paths.plots_dir, model, on_test, y_test, importance, spec, data.task, reporter, warnings)
@@ -163,6 +170,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         model_format=model_format,
         files=files,
         neural_network=jsonable(network_state) if network_state else None,
+        inference=inference,
     )
     (paths.output_model_dir / METADATA_FILE).write_text(
         json.dumps(jsonable(metadata.model_dump(mode="json")), indent=2, ensure_ascii=False, allow_nan=False),
@@ -187,6 +195,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         plots=plots,
         training_time_seconds=training_time,
         split=split,
+        inference=inference,
         feature_importance_method=importance_method,
         **({"history": model.history} if network else {}),
         **({"tuning": tuning} if tuning else {}),
@@ -231,6 +240,18 @@ def _fit(
             report=lambda done, text: reporter.progress(fit_from + (TRAIN_END - fit_from) * done, text),
         )
     return model, cross_validation
+
+
+def _inference(
+    spec: TrainSpec, data: TrainingData, model: Any, train_rows: int, reporter: Reporter, warnings: list[str]
+) -> Inference | None:
+    """The coefficient table; one that fails is a warning, not a lost model."""
+    try:
+        return coefficient_table(model_type=spec.model_type, data=data, model=model, train_rows=train_rows)
+    except Exception:
+        reporter.log(f"coefficient table failed:\n{traceback.format_exc()}")
+        warnings.append("The coefficient table could not be computed for this model.")
+        return None
 
 
 def _new_model(

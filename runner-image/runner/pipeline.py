@@ -15,7 +15,15 @@ from runner._prepare import TrainingData, prepare_training
 from runner.spec import ModelType, Preprocessing, Scaling, TrainSpec
 from runner.transformers import DATE_PARTS, DateParts, TextCategories
 
-__all__ = ["TrainingData", "build_pipeline", "build_preprocessor", "output_columns", "prepare_training"]
+__all__ = [
+    "TrainingData",
+    "build_pipeline",
+    "build_preprocessor",
+    "level_term",
+    "output_columns",
+    "output_terms",
+    "prepare_training",
+]
 
 
 def build_preprocessor(*, data: TrainingData, preprocessing: Preprocessing) -> Any:
@@ -82,14 +90,25 @@ def build_pipeline(*, spec: TrainSpec, data: TrainingData) -> Any:
 
 def output_columns(preprocessor: Any) -> list[str]:
     """For each output column of a fitted preprocessor, the input column it came from."""
-    sources: list[str] = []
+    return [source for source, _ in output_terms(preprocessor)]
+
+
+def output_terms(preprocessor: Any) -> list[tuple[str, str]]:
+    """For each output column of a fitted preprocessor: its input column and its term name,
+    as R and statsmodels name them: `age`, `city[Lakeside]` (one-hot), `built_year` (date part)."""
+    terms: list[tuple[str, str]] = []
     for name, step, columns in preprocessor.transformers_:
         if name == "numeric":
-            sources.extend(columns)
+            terms.extend((column, column) for column in columns)
         elif name == "categorical":
             encoder = step.named_steps["onehot"]
             for column, categories in zip(columns, encoder.categories_, strict=True):
-                sources.extend([column] * len(categories))
+                terms.extend((column, level_term(column, level)) for level in categories)
         elif name == "date":
-            sources.extend(column for column in columns for _ in DATE_PARTS)
-    return sources
+            terms.extend((column, f"{column}_{part}") for column in columns for part in DATE_PARTS)
+    return terms
+
+
+def level_term(column: str, level: object) -> str:
+    """A category level's term: `city[Lakeside]` (patsy's `C(city)[T.Lakeside]`, shortened)."""
+    return f"{column}[{level}]"

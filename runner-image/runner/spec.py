@@ -379,6 +379,64 @@ class TrainSplit(BaseModel):
     rows_sha256: str | None = None
 
 
+# The most coefficient rows a table carries (result.json and metadata.json are read size-capped).
+MAX_INFERENCE_TERMS = 60
+
+
+# The intercept's term, as R names it.
+INTERCEPT = "(Intercept)"
+
+
+class CoefficientRow(BaseModel):
+    """One term of a coefficient table; a penalized model's row has the estimate only."""
+
+    term: str  # "(Intercept)", "age", "city[Lakeside]" (treatment-coded against the first level)
+    estimate: float
+    std_error: float | None = None
+    statistic: float | None = None  # t (OLS) or z (logit)
+    p_value: float | None = None
+    ci_low: float | None = None  # 95% interval
+    ci_high: float | None = None
+
+
+class FitStatistics(BaseModel):
+    """What R's summary() prints under the table: OLS or logit fields, the others None."""
+
+    nobs: int
+    df_model: float
+    df_resid: float
+    r_squared: float | None = None
+    adj_r_squared: float | None = None
+    f_statistic: float | None = None
+    f_p_value: float | None = None
+    residual_std_error: float | None = None
+    pseudo_r_squared: float | None = None  # McFadden
+    log_likelihood: float | None = None
+    null_log_likelihood: float | None = None
+    aic: float | None = None
+    bic: float | None = None
+    llr_p_value: float | None = None
+    condition_number: float | None = None
+    jarque_bera_p_value: float | None = None
+    breusch_pagan_p_value: float | None = None
+
+
+class Inference(BaseModel):
+    """A linear or logistic model's coefficients with inference, as statsmodels/R report them."""
+
+    method: Literal["ols", "logit", "penalized"]
+    response: str  # what is modelled: "mpg", or "log-odds(am = 1)"
+    rows: int  # rows the table was fitted on
+    rows_missing: int = 0  # rows left out for a missing value in a feature
+    coefficients: list[CoefficientRow] = Field(default_factory=list, max_length=MAX_INFERENCE_TERMS)
+    terms_total: int = 0  # terms before the cap on rows shown
+    aliased: list[str] = Field(default_factory=list, max_length=MAX_INFERENCE_TERMS)  # not estimable (R's NA): a copy of other terms
+    zeroed: list[str] = Field(default_factory=list, max_length=MAX_INFERENCE_TERMS)  # penalized: set to exactly zero
+    fit: FitStatistics | None = None
+    note: str = ""  # which rows it was fitted on, or why there are no p-values / no table
+    warnings: list[str] = Field(default_factory=list)
+
+
 class TrainOutcome(BaseModel):
     """What a finished training job reports (the model folder holds the rest)."""
 
@@ -402,6 +460,7 @@ class TrainOutcome(BaseModel):
     plots: list[str] = Field(default_factory=list)  # file names under output/plots
     training_time_seconds: float
     split: TrainSplit | None = None  # None in outcomes written before it was reported
+    inference: Inference | None = None  # linear, logistic and penalized models
 
 
 class PredictOutcome(BaseModel):
@@ -444,6 +503,14 @@ class ColumnSummary(BaseModel):
     missing: int
     distinct: int  # distinct non-missing values
     examples: tuple[str, ...]  # a few distinct values, as text
+    # Why the column names or numbers the rows (runner._columns.id_reason), so the host can refuse
+    # it as a target before any job; None: it measures something (or the summary predates this).
+    id_reason: str | None = None
+
+
+def id_target_refusal(column: str, reason: str) -> str:
+    """The one sentence refusing a target that names or numbers the rows (host and runner)."""
+    return f"'{column}' cannot be predicted: {reason}."
 
 
 class DatasetSummary(BaseModel):

@@ -50,7 +50,8 @@ async def test_regression_in_words_then_predictions_on_new_rows(user):
     assert "📏 Baseline" in result
     rows = re.search(r"Rows: [\d,]+ \(([\d,]+) trained on, ([\d,]+) held out for testing\)", result)
     assert rows is not None
-    assert f"{rows.group(1)} trained on, {rows.group(2)} held out for testing" in await alice.says(f"/model {model_id}")
+    await alice.says(f"/model {model_id}")
+    assert f"{rows.group(1)} trained on, {rows.group(2)} held out for testing" in _result(alice, "🧠 Model")
     assert result.endswith(f"Use this model ID for predictions:\n/predict {model_id}")
     photos = alice.sink.photos()
     assert photos and all(p.path.read_bytes().startswith(PNG) for p in photos)

@@ -173,6 +173,14 @@ async def test_a_prediction_with_the_latest_model(store: Store) -> None:
     assert draft.notes == ["Using your latest model, model_1a2b3c4d."]
 
 
+async def test_a_coefficient_question_shows_the_latest_model_and_the_prompt_says_so(store: Store) -> None:
+    fake = answering({"intent": "show_model", "use_latest_model": True})
+    draft = await fake.parser(store).parse("is size significant?", table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
+    assert (draft.intent, draft.model_id, draft.fields) == (Intent.SHOW_MODEL, "model_1a2b3c4d", {})
+    assert draft.notes == ["Using your latest model, model_1a2b3c4d."]
+    assert "coefficients, p-values, significance" in fake.body()["system"]
+
+
 async def test_an_unknown_model_id_from_claude_is_asked_about(store: Store) -> None:
     fake = answering({"intent": "delete_model", "model_id": "model_99999999"})
     draft = await fake.parser(store).parse("delete model_99999999", table=None, model_ids=MODEL_IDS, user_id=USER)

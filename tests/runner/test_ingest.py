@@ -162,6 +162,19 @@ def test_comma_csv_with_summary(tmp_path: Path) -> None:
     assert frame["owner"].tolist() == [True, False, True, None]
 
 
+def test_the_summary_says_which_columns_name_or_number_the_rows(tmp_path: Path) -> None:
+    data = b"id,code,year,size\n" + b"".join(
+        f"{n},k{n:03d},{1990 + n},{n % 3}\n".encode() for n in range(1, 21)
+    )
+    reasons = {c.name: c.id_reason for c in ingest(tmp_path, "rows.csv", data).summary.columns}
+    assert reasons == {
+        "id": "it numbers the rows one by one, like an ID",
+        "code": "it has a different value in every row, like an ID",
+        "year": None,  # years count time: R's lm uses them
+        "size": None,
+    }
+
+
 def test_progress_stages(tmp_path: Path) -> None:
     events = io.StringIO()
     ingest(tmp_path, "a.csv", b"a,b\n1,2\n", events=events)
