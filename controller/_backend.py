@@ -1,7 +1,8 @@
 """The container backend interface: what the controller needs from whatever runs job containers.
 
 The controller speaks only this Protocol. `DockerBackend` (controller/_docker.py) implements it
-on one Docker engine. The shape leaves room for two later backends without changing callers:
+on one Docker engine, `SwarmBackend` (controller/_swarm.py) as swarm services on a Docker Swarm
+cluster; `make_backend` picks one from the configuration. The shape leaves room for two later backends without changing callers:
 a pool of single-use pre-warmed containers (`start` hands a warm container its job instead of
 creating one) and Kubernetes Jobs (ids are opaque strings, labels become label selectors).
 """
@@ -14,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from config import ContainerSettings
+from config import ContainerSettings, Settings
 from runner.spec import INPUT_DIR, JOB_ROOT, MODEL_DIR, OUTPUT_DIR
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "ContainerInfo",
     "ContainerRequest",
     "StartedContainer",
+    "make_backend",
 ]
 
 # Labels on every job container. `statagent.job_id` marks a container as a job container.
@@ -115,6 +117,7 @@ class ContainerInfo:
     running: bool
     image: str
     labels: dict[str, str] = field(default_factory=dict)
+    node: str = ""  # the cluster node it runs on ('' on a single engine)
 
     @property
     def job_id(self) -> str:
@@ -139,6 +142,10 @@ class ContainerInfo:
 
 class ContainerBackend(Protocol):
     """Runs job containers. Every method is safe to call on the event loop."""
+
+    # True: the job's output folder is capped by a tmpfs the controller mounts on its own host,
+    # which the engine's mounts see. False: the backend caps it where the job runs.
+    caps_output_on_host: bool
 
     async def resolve_image(self, reference: str) -> str:
         """The image id of `reference`; RunnerImageMissing naming it when absent."""
@@ -178,3 +185,14 @@ class ContainerBackend(Protocol):
 
     async def close(self) -> None:
         """Release connections and threads."""
+
+
+def make_backend(settings: Settings, *, max_threads: int = 64) -> ContainerBackend:
+    """The backend `settings.backend` names (imported here: each pulls in the docker SDK)."""
+    if settings.backend == "swarm":
+        from controller._swarm import SwarmBackend
+
+        return SwarmBackend(settings=settings, max_threads=max_threads)
+    from controller._docker import DockerBackend
+
+    return DockerBackend(max_threads=max_threads)

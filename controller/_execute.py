@@ -274,13 +274,16 @@ def _prepare(
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     uid, gid = (int(part) for part in settings.runner.user.split(":"))
     quotas = settings.quotas
-    mount_output(
-        output_dir,
-        size_mb=quotas.max_artifacts_mb,
-        max_files=quotas.max_artifacts + _SPARE_INODES,
-        uid=uid,
-        gid=gid,
-    )
+    if ctx.backend.caps_output_on_host:
+        mount_output(
+            output_dir,
+            size_mb=quotas.max_artifacts_mb,
+            max_files=quotas.max_artifacts + _SPARE_INODES,
+            uid=uid,
+            gid=gid,
+        )
+    else:  # the job runs elsewhere: it gets the folder itself, and its backend caps it there
+        os.chown(output_dir, uid, gid)
 
     limits = settings.container
     if job.kind == JobKind.INGEST:
