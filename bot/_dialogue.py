@@ -27,6 +27,17 @@ from bot._format import (
     format_training,
     model_label,
 )
+from bot._compare import (
+    CompareRequest,
+    TuneRequest,
+    compare_request,
+    format_leaderboard,
+    format_tuning,
+    status_line,
+    tune_request,
+)
+from bot._explore_format import explore_caption, explore_header, explore_subject, format_explore
+from bot.parsing._columns import match_column
 from bot._messages import Button, Document, Incoming, Photo, Sink, Text, Upload, upload_limit
 from bot._status import StatusMessage
 from bot.parsing import (
@@ -39,12 +50,14 @@ from bot.parsing import (
     closest,
     follow_up,
     make_parser,
+    to_explore,
     to_task,
 )
 from config import Settings
-from config.errors import JobError, StatAgentError
+from config.errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
+from controller._compare import start_comparison
 from controller.task import Task
 from store import DatasetRecord, JobKind, JobRecord, Store
 
@@ -61,6 +74,8 @@ _DELETE = "del"  # del:<model id>
 _KEEP = "keep"  # keep:<model id>
 _DELETE_TABLE = "dsdel"  # dsdel:<dataset id>
 _KEEP_TABLE = "dskeep"  # dskeep:<dataset id>
+_OFFER = "cost"  # cost:<offer serial>:<offer index>
+_COMPARE = "cmp"  # cmp:<dataset id>:<column index>
 
 _SORRY = StatAgentError.default_user_message
 
@@ -95,6 +110,15 @@ class _Question:
     serial: int
 
 
+@dataclass(frozen=True)
+class _Offer:
+    """A training refused for its cost, and the changes that would fit (buttons `serial`)."""
+
+    task: Task
+    changes: tuple[dict[str, object], ...]
+    serial: int
+
+
 @dataclass
 class _Chat:
     """One user's conversation."""
@@ -103,6 +127,7 @@ class _Chat:
     dataset: DatasetRecord | None = None
     question: _Question | None = None
     last_request: Draft | None = None  # the last training request sent as a job, for follow-up edits
+    offer: _Offer | None = None  # what would fit instead of a training refused for its cost
     running_jobs: set[str] = field(default_factory=set)
 
 
@@ -216,6 +241,8 @@ class Dialogue:
                 return _predict_header(job.model_id or "", dataset.filename)
             case JobKind.INGEST:
                 return _upload_header(str(job.spec.get("filename", "")))
+            case JobKind.EXPLORE:
+                return explore_header(job.spec)
 
     # -- uploads -------------------------------------------------------------------------
 
@@ -267,6 +294,16 @@ class Dialogue:
             await sink.send(Text(f"🗑 Model {model.model_id} deleted."))
         elif kind == _KEEP:
             await sink.send(Text(f"OK, model {rest} stays."))
+        elif kind == _COMPARE:
+            dataset_id, _, index = rest.partition(":")
+            dataset = await self._dataset(message.user_id, chat)
+            if dataset is None or dataset.dataset_id != dataset_id or not index.isdigit():
+                await sink.send(Text("That choice is no longer open."))
+                return
+            column = dataset.summary.columns[int(index)].name
+            await self._compare(message, chat, sink, CompareRequest(target=column, include_neural_network=False))
+        elif kind == _OFFER:
+            await self._take_offer(message, chat, sink, rest)
         elif kind == _DELETE_TABLE:
             await self._delete_dataset(message.user_id, chat, sink, rest)
         elif kind == _KEEP_TABLE:
@@ -281,6 +318,10 @@ class Dialogue:
             await self._command(message, chat, sink, text)
         elif chat.question is not None:
             await self._answer(message, chat, sink, text)
+        elif (comparing := compare_request(text)) is not None:
+            await self._compare(message, chat, sink, comparing)
+        elif (tuning := tune_request(text)) is not None:
+            await self._tune(message, chat, sink, tuning)
         else:
             draft = await self._parse(message, chat, text)
             if chat.last_request is not None:
@@ -308,10 +349,20 @@ class Dialogue:
             await sink.send(Text(format_datasets(datasets, current_id=current_id)))
         elif command == "dataset":
             await self._offer_dataset_delete(user_id, sink, rest)
+        elif command == "describe":
+            chat.question = None
+            draft = await self._parse(message, chat, f"describe {rest or 'the data'}")
+            await self._proceed(message, chat, sink, draft, shown_notes=())
         elif command == "train":
             chat.question = None
             draft = await self._parse(message, chat, f"train {rest}".strip())
             await self._proceed(message, chat, sink, draft, shown_notes=())
+        elif command == "compare":
+            chat.question = None
+            await self._compare(message, chat, sink, compare_request(f"compare models for {rest}") or CompareRequest(None, False))
+        elif command == "tune":
+            chat.question = None
+            await self._tune(message, chat, sink, tune_request(f"tune {rest}") or TuneRequest(None, None))
         elif command == "predict":
             chat.question = None
             words = f"use model {rest} to make predictions" if rest else "make predictions"
@@ -403,6 +454,8 @@ class Dialogue:
                 await sink.send(
                     Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
                 )
+            case Intent.DESCRIBE | Intent.CORRELATE | Intent.PLOT:
+                await self._explore(message, chat, sink, draft)
 
     async def _ask(self, chat: _Chat, sink: Sink, draft: Draft, notes: list[str]) -> None:
         self._serial += 1
@@ -462,11 +515,115 @@ class Dialogue:
         header = _predict_header(task.model_id or "", dataset.filename)
         await self._submit(message, chat, sink, task, header=header)
 
+    async def _explore(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("To look at your data I need a table. " + _SEND_TABLE))
+            return
+        request = to_explore(
+            draft, user_id=message.user_id, dataset_id=dataset.dataset_id, conversation_id=message.chat_id
+        )
+        handle = await self._controller.submit_explore(request)
+        header = explore_header(request.model_dump(mode="json"))
+        await self._watch(handle, chat, sink, header=header, news=f"⏳ Accepted as {handle.job_id}")
+
     async def _submit(
         self, message: Incoming, chat: _Chat, sink: Sink, task: Task, *, header: str
     ) -> None:
-        handle = await self._controller.submit(task)
+        try:
+            handle = await self._controller.submit(task)
+        except CostError as exc:  # too long for a job: offer what would fit, as buttons
+            self._serial += 1
+            chat.offer = _Offer(task=task, changes=tuple(c for _, c in exc.offers), serial=self._serial)
+            buttons = [
+                Button(label=clip(label, _BUTTON_LABEL), data=f"{_OFFER}:{self._serial}:{index}")
+                for index, (label, _) in enumerate(exc.offers)
+            ]
+            await sink.send(Text(exc.user_message, buttons=tuple(buttons)))
+            return
         await self._watch(handle, chat, sink, header=header, news=f"⏳ Accepted as {handle.job_id}")
+
+    async def _compare(self, message: Incoming, chat: _Chat, sink: Sink, request: CompareRequest) -> None:
+        """Train every model that fits the target, one job each, and answer with a leaderboard."""
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("To compare models I need a table. " + _SEND_TABLE))
+            return
+        columns = list(dataset.summary.column_names)
+        match = match_column(request.target, columns) if request.target else None
+        if match is None or match.column is None:
+            options = match.candidates if match is not None and match.candidates else columns
+            buttons = [
+                Button(label=clip(name, _BUTTON_LABEL), data=f"{_COMPARE}:{dataset.dataset_id}:{columns.index(name)}")
+                for name in options[:MAX_BUTTONS]
+            ]
+            await sink.send(Text("Which column should the models predict? (or /compare COLUMN)", buttons=tuple(buttons)))
+            return
+        comparison = await start_comparison(
+            self._controller,
+            settings=self._settings,
+            user_id=message.user_id,
+            dataset=dataset,
+            target=match.column,
+            include_neural_network=request.include_neural_network,
+            conversation_id=message.chat_id,
+        )
+        total = len(comparison.candidates)
+        header = f"🏁 Comparing {total} models → {clip(match.column)}"
+        status = await StatusMessage.open(sink, f"{header}\n{status_line(0, total)}", interval=self._status_interval)
+
+        async def follow() -> None:
+            async def on_done(done: int, of: int) -> None:
+                await status.update(f"{header}\n{status_line(done, of)}")
+
+            await comparison.run(on_done)
+            await status.finish(f"{header}\n✅ {total} of {total} candidates done")
+            await sink.send(Text(format_leaderboard(comparison)))
+            for candidate in comparison.candidates[-1:]:
+                for plot in candidate.plots:
+                    if plot.name == "leaderboard.png":
+                        await sink.send(Photo(path=plot, caption="Cross-validated score of each model (± one standard deviation)"))
+
+        task = asyncio.create_task(follow(), name=f"compare-{message.user_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._followed)
+
+    async def _tune(self, message: Incoming, chat: _Chat, sink: Sink, request: TuneRequest) -> None:
+        """Search a model's settings (one job, its own container) and keep the tuned model."""
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text("To tune a model I need a table. " + _SEND_TABLE))
+            return
+        if request.model is None:
+            await sink.send(Text("Which model should I tune? For example: /tune random_forest price"))
+            return
+        columns = list(dataset.summary.column_names)
+        match = match_column(request.target, columns) if request.target else None
+        if match is None or match.column is None:
+            await sink.send(
+                Text(f"Which column should the tuned model predict? For example: /tune {request.model.value} {columns[-1]}")
+            )
+            return
+        task = Task.train(
+            user_id=message.user_id,
+            model_type=request.model,
+            dataset_id=dataset.dataset_id,
+            target_column=match.column,
+            conversation_id=message.chat_id,
+            tune=True,
+        )
+        await self._submit(message, chat, sink, task, header=f"🎛 Tuning {model_label(request.model.value)} → {clip(match.column)}")
+
+    async def _take_offer(self, message: Incoming, chat: _Chat, sink: Sink, choice: str) -> None:
+        """Train what a cost refusal offered: the same task with the chosen offer's changes."""
+        serial, _, index = choice.partition(":")
+        offer = chat.offer
+        if offer is None or str(offer.serial) != serial or not index.isdigit() or int(index) >= len(offer.changes):
+            await sink.send(Text("That choice is no longer open."))
+            return
+        chat.offer = None
+        task = Task.model_validate({**offer.task.model_dump(), **offer.changes[int(index)]})
+        await self._submit(message, chat, sink, task, header=_train_header(task.model_type, task.target_column or ""))
 
     async def _watch(self, handle: JobHandle, chat: _Chat, sink: Sink, *, header: str, news: str) -> None:
         """Open the job's status message (`header`, then `news`) and follow the job in the background."""
@@ -528,8 +685,17 @@ class Dialogue:
             await sink.send(Text(format_summary(outcome.dataset)))
         elif result.train is not None:
             await sink.send(Text(format_training(result.train, model_id=model_id)))
+            if isinstance(tuning := getattr(result.train, "tuning", None), dict):
+                await sink.send(Text(format_tuning(tuning, model_id=model_id)))
             for plot in outcome.plots:
                 await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
+        elif result.explore is not None:
+            if (text := format_explore(result.explore)) is not None:
+                await sink.send(Text(text, monospace=True))
+            drawn = {path.name: path for path in outcome.plots}
+            for figure in result.explore.figures:
+                if figure.file in drawn:
+                    await sink.send(Photo(path=drawn[figure.file], caption=explore_caption(figure, result.explore)))
         elif result.predict is not None:
             await sink.send(Text(format_prediction(result.predict, model_id=model_id)))
             if outcome.predictions_csv is not None:
@@ -609,7 +775,7 @@ _NOT_UNDERSTOOD = (
 
 
 _COMMANDS = frozenset(
-    "start help data datasets dataset train predict models model delete jobs cancel".split()
+    "start help data datasets dataset describe train predict compare tune models model delete jobs cancel".split()
 )
 
 
@@ -651,6 +817,8 @@ def _restart_news(job: JobRecord) -> str:
             retry = "send the request again"
         case JobKind.PREDICT:
             what, retry = f"predictions with {job.model_id}", "send the request again"
+        case JobKind.EXPLORE:
+            what, retry = explore_subject(spec), "ask again"
         case _:
             what, retry = f"reading {clip(str(spec.get('filename', 'your file')))}", "send the file again"
     return (

@@ -33,9 +33,12 @@ HELP = """🤖 I train machine-learning models on your tables and use them for p
    • Train a linear regression model to predict price using age and size
    • Train a random forest to classify outcome using all features
    • Use model model_1a2b3c4d to make predictions (on the table you sent last)
+   • Correlation between price and size · correlations with price
+   • Plot price against size · histogram of age · box plot of price by city · pair plot of a, b, c
 
 Commands:
 /data — the current table
+/describe [columns] — statistics of each column (n, missing, mean, sd, quartiles; top categories)
 /datasets — your tables
 /dataset delete ID — delete a table
 /train [words] — train a model
@@ -78,6 +81,7 @@ _MODEL_LABELS = {
     "svm": "SVM",
     "random_forest": "Random Forest",
     "gradient_boosting": "Gradient Boosting",
+    "hist_gradient_boosting": "Hist Gradient Boosting",
     "neural_network": "Neural Network",
 }
 
@@ -262,6 +266,14 @@ def format_model(model: ModelRecord) -> str:
         lines += ["", "📈 Test Metrics:", *_metric_lines(metrics["test"])]
     if importance := meta.get("feature_importance"):
         lines += ["", "📊 Feature Importance:", *_importance_lines(importance)]
+    if meta.get("data_sha256"):
+        lines += [
+            "",
+            "🔁 To reproduce:",
+            f"Data SHA-256: {meta['data_sha256']}",
+            f"Runner image: {meta.get('runner_image') or 'not recorded'}",
+            f"Seed: {meta.get('seed')}",
+        ]
     lines += ["", f"Predictions: /predict {model.model_id} · Delete: /delete {model.model_id}"]
     return "\n".join(lines)
 

@@ -61,8 +61,11 @@ class Button:
 
 @dataclass(frozen=True)
 class Text:
+    """A message; `monospace` shows it in a fixed-width font (a table), where the transport can."""
+
     text: str
     buttons: tuple[Button, ...] = ()
+    monospace: bool = False
 
 
 @dataclass(frozen=True)

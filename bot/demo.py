@@ -1,7 +1,8 @@
 """`statagent demo`: a scripted chat on the bundled sample data, with real jobs.
 
 It prints what a chat user would see: upload a table, train a regression in words, train a
-classifier, upload new rows and get predictions. Files go to an output folder.
+classifier, ask which model is best for it (a comparison), upload new rows and get predictions.
+Files go to an output folder.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ async def _script(dialogue: Dialogue, sink: TerminalSink, store: Store, user_id:
         dialogue, sink, store, user_id,
         [
             _Step("sends a table of house prices", REGRESSION_DATA, _sample(REGRESSION_DATA)),
+            _Step("what is the correlation between size and price?"),
             _Step("Train a linear regression model to predict price using age and size"),
         ],
     )
@@ -73,6 +75,7 @@ async def _script(dialogue: Dialogue, sink: TerminalSink, store: Store, user_id:
         [
             _Step("sends a table of customers", CLASSIFICATION_DATA, _sample(CLASSIFICATION_DATA)),
             _Step("Train a random forest to classify outcome using all features"),
+            _Step("Which model is best for outcome?"),
         ],
     )
     if regression is None or classifier is None:

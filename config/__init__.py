@@ -128,6 +128,10 @@ class MLSettings(_Section):
     min_training_samples: int = Field(default=10, ge=2)
     default_test_size: float = Field(default=0.2, gt=0, lt=1)
     default_cv_folds: int = Field(default=5, ge=2, le=20)
+    # Refuse a training whose estimated time passes container.train_timeout_seconds, before it starts.
+    check_time_estimate: bool = True
+    # Settings a tuning job tries (the defaults among them), each cross-validated on the same folds.
+    tune_candidates: int = Field(default=20, ge=2, le=200)
     default_missing_strategy: Literal["mean", "median", "drop"] = "mean"
     default_scaling: Literal["standard", "minmax", "robust", "none"] = "standard"
     default_hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -43,6 +43,20 @@ class TaskError(InputError):
     default_user_message = "I could not understand that request."
 
 
+class CostError(TaskError):
+    """A training would pass the job's time limit; `offers` are what would fit.
+
+    Each offer is (a label for the user, the Task fields to change), e.g.
+    ("svm on 9,000 sampled rows (~3 min)", {"sample_rows": 9000}).
+    """
+
+    def __init__(
+        self, detail: str, *, user_message: str, offers: tuple[tuple[str, dict[str, Any]], ...] = ()
+    ) -> None:
+        super().__init__(detail, user_message=user_message)
+        self.offers = offers
+
+
 class NotFoundError(InputError):
     """No such model, dataset or job for this user (another user's looks the same)."""
 

@@ -41,8 +41,9 @@ from controller._lock import ControllerLock
 from controller._outputfs import check_mounting
 from controller._queue import FairQueue
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
+from controller.explore import ExploreRequest, explore_spec
 from controller.task import Task, build_spec, ingest_spec
-from runner.spec import UPLOAD_FILE, IngestSpec, PredictSpec, TrainSpec, parse_spec
+from runner.spec import UPLOAD_FILE, AnySpec, TrainSpec, parse_spec
 from store import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, Store, human_size
 
 __all__ = ["Controller", "JobHandle"]
@@ -67,7 +68,7 @@ class _Lane(str, Enum):
 class _LiveJob:
     """A job this controller holds, queued or running: its events and, at the end, its outcome."""
 
-    def __init__(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> None:
+    def __init__(self, record: JobRecord, spec: AnySpec, image_id: str) -> None:
         self.record = record
         self.spec = spec
         self.image_id = image_id
@@ -300,7 +301,7 @@ class Controller:
             await self._backend.close()
         log.info("controller stopped", instance=self.instance_id)
 
-    async def submit(self, task: Task) -> JobHandle:
+    async def submit(self, task: Task, *, new_request: bool = True) -> JobHandle:
         """Queue a task as a job. Everything is checked before any container starts.
 
         Raises TaskError (incomplete or invalid request), NotFoundError (no such dataset or
@@ -328,6 +329,9 @@ class Controller:
             model_id=model_id,
             image_id=image_id,
             summary=dataset.summary,
+            time_limit_seconds=(
+                self._settings.container.train_timeout_seconds if self._settings.ml_engine.check_time_estimate else None
+            ),
         )
         return await self._accept(
             spec,
@@ -336,6 +340,29 @@ class Controller:
             dataset_id=task.dataset_id,
             model_id=model_id,
             chat_id=task.conversation_id or None,
+            new_request=new_request,
+        )
+
+    async def submit_explore(self, request: ExploreRequest) -> JobHandle:
+        """Queue an explore job (describe, correlate, plot) on one of the user's tables.
+
+        It runs like a prediction: in the same queue, under the same limits and lockdown, on the
+        stored table. Raises TaskError (a column the table lacks, text where numbers are needed,
+        too many columns), NotFoundError, QuotaError, RunnerImageMissing.
+        """
+        self._require_running()
+        dataset = await asyncio.to_thread(
+            self._store.get_dataset, user_id=request.user_id, dataset_id=request.dataset_id
+        )
+        job_id = await asyncio.to_thread(self._store.new_job_id)
+        spec = explore_spec(request, job_id=job_id, summary=dataset.summary)
+        image_id = await self._backend.resolve_image(self._image_reference)
+        return await self._accept(
+            spec,
+            kind=JobKind.EXPLORE,
+            image_id=image_id,
+            dataset_id=dataset.dataset_id,
+            chat_id=request.conversation_id or None,
         )
 
     async def submit_upload(
@@ -385,7 +412,7 @@ class Controller:
 
     async def _accept(
         self,
-        spec: TrainSpec | PredictSpec | IngestSpec,
+        spec: AnySpec,
         *,
         kind: JobKind,
         image_id: str,
@@ -393,12 +420,18 @@ class Controller:
         dataset_id: str | None = None,
         model_id: str | None = None,
         before_queueing: Callable[[], None] | None = None,
+        new_request: bool = True,
     ) -> JobHandle:
-        """Check the user's quotas, record the job and put it in line, as one step."""
+        """Check the user's quotas, record the job and put it in line, as one step.
+
+        A job of a request already counted (a comparison's later candidates) has `new_request`
+        False: the waiting cap counts that request once.
+        """
         user_id = spec.user_id
         async with self._submit_lock:
             self._require_running()  # a stop may have begun meanwhile
-            self._check_waiting_quota(user_id, _Lane.of(kind))
+            if new_request:
+                self._check_waiting_quota(user_id, _Lane.of(kind))
             if kind is JobKind.TRAIN:
                 await self._check_model_quota(user_id)
             record = await asyncio.to_thread(
@@ -481,6 +514,20 @@ class Controller:
                 ),
             )
 
+    async def check_model_room(self, *, user_id: str, count: int) -> None:
+        """Raise QuotaError unless `count` more models fit the user's quota (with trainings in flight)."""
+        models = len(await asyncio.to_thread(self._store.list_models, user_id=user_id))
+        pending = sum(1 for live in self._jobs.values() if live.user_id == user_id and live.is_train)
+        limit = self._settings.quotas.max_models_per_user
+        if models + pending + count > limit:
+            raise QuotaError(
+                f"user {user_id} has {models} models, {pending} pending, asks for {count} more",
+                user_message=(
+                    f"This needs {count} new models, but you have {models} (and {pending} in training) of "
+                    f"at most {limit}. Delete some with /delete ID first."
+                ),
+            )
+
     async def _check_model_quota(self, user_id: str) -> None:
         await asyncio.to_thread(self._store.check_model_quota, user_id=user_id)
         pending = sum(1 for live in self._jobs.values() if live.user_id == user_id and live.is_train)
@@ -496,7 +543,7 @@ class Controller:
                     ),
                 )
 
-    def _enqueue(self, record: JobRecord, spec: TrainSpec | PredictSpec | IngestSpec, image_id: str) -> _LiveJob:
+    def _enqueue(self, record: JobRecord, spec: AnySpec, image_id: str) -> _LiveJob:
         live = _LiveJob(record, spec, image_id)
         self._jobs[record.job_id] = live
         self._lines[live.lane].push(record.user_id, record.job_id)

@@ -56,9 +56,10 @@ from runner.spec import (
     RESULT_FILE,
     SPEC_FILE,
     UPLOAD_FILE,
+    AnySpec,
     ExitCode,
+    ExploreSpec,
     IngestSpec,
-    PredictSpec,
     ProgressEvent,
     Result,
     TrainSpec,
@@ -132,7 +133,7 @@ class _Run:
 async def execute(
     ctx: JobContext,
     job: JobRecord,
-    spec: TrainSpec | PredictSpec | IngestSpec,
+    spec: AnySpec,
     *,
     image_id: str,
     emit: Callable[[JobEvent], None],
@@ -231,7 +232,7 @@ def time_limit(settings: Settings, kind: JobKind) -> int:
     match kind:
         case JobKind.TRAIN:
             return settings.container.train_timeout_seconds
-        case JobKind.PREDICT:
+        case JobKind.PREDICT | JobKind.EXPLORE:  # an explore job reads a table as a prediction does
             return settings.container.predict_timeout_seconds
         case JobKind.INGEST:
             return settings.uploads.ingest_timeout_seconds
@@ -240,7 +241,7 @@ def time_limit(settings: Settings, kind: JobKind) -> int:
 def _prepare(
     ctx: JobContext,
     job: JobRecord,
-    spec: TrainSpec | PredictSpec | IngestSpec,
+    spec: AnySpec,
     job_dir: Path,
     image_id: str,
 ) -> ContainerRequest:
@@ -389,7 +390,7 @@ async def _sample_memory(backend: ContainerBackend, container_id: str, run: _Run
 async def _collect(
     ctx: JobContext,
     job: JobRecord,
-    spec: TrainSpec | PredictSpec | IngestSpec,
+    spec: AnySpec,
     run: _Run,
     how: str,
     job_dir: Path,
@@ -458,11 +459,7 @@ async def _collect(
     if isinstance(spec, TrainSpec):
         assert result.train is not None
         model = await _install_model(ctx, job, output_dir, files)
-        keep = [
-            path
-            for name in result.train.plots
-            if Path(name).name == name and (path := output_dir / OUTPUT_PLOTS_DIR / name) in files
-        ]
+        keep = _plots(output_dir, files, result.train.plots)
     elif isinstance(spec, IngestSpec):
         if result.ingest is None or output_dir / DATA_FILE not in files:
             raise JobCrashed("the ingest job succeeded but left no table")
@@ -477,6 +474,10 @@ async def _collect(
             )
         except QuotaError as error:
             raise JobOutputTooLarge(str(error), user_message=error.user_message) from error
+    elif isinstance(spec, ExploreSpec):
+        if result.explore is None:
+            raise JobCrashed("the explore job succeeded but reported nothing")
+        keep = _plots(output_dir, files, [figure.file for figure in result.explore.figures])
     else:
         keep = [path for path in (output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET) if path in files]
     kept = await asyncio.to_thread(_keep, job_dir, keep)
@@ -487,10 +488,19 @@ async def _collect(
         result=result,
         model=model,
         dataset=dataset,
-        plots=kept if isinstance(spec, TrainSpec) else [],
+        plots=kept if isinstance(spec, TrainSpec | ExploreSpec) else [],
         predictions_csv=by_name.get(PREDICTIONS_CSV),
         predictions_parquet=by_name.get(PREDICTIONS_PARQUET),
     )
+
+
+def _plots(output_dir: Path, files: dict[Path, int], names: list[str]) -> list[Path]:
+    """The plots a result names that the job really wrote as plain files under output/plots."""
+    return [
+        path
+        for name in names
+        if Path(name).name == name and (path := output_dir / OUTPUT_PLOTS_DIR / name) in files
+    ]
 
 
 def _keep(job_dir: Path, paths: list[Path]) -> list[Path]:

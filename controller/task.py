@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config import MLSettings, UploadSettings
 from config.errors import TaskError
+from controller._cost import check_cost
 from runner.spec import (
     ColumnKind,
     DatasetSummary,
     IngestLimits,
     IngestSpec,
+    LeaderboardEntry,
     MODEL_HYPERPARAMETERS,
     MODEL_TASKS,
     HyperValue,
@@ -27,8 +29,10 @@ from runner.spec import (
     PredictSpec,
     Preprocessing,
     Scaling,
+    SearchRange,
     TaskType,
     TrainSpec,
+    Tuning,
     Validation,
 )
 
@@ -68,6 +72,9 @@ class Task(BaseModel):
     hyperparameters: dict[str, HyperValue] = Field(default_factory=dict)
     validation: Validation | None = None
     cv_folds: int | None = Field(default=None, ge=2, le=20)
+    sample_rows: int | None = Field(default=None, ge=1)  # train on a random sample of the rows
+    leaderboard: tuple[LeaderboardEntry, ...] = ()  # a comparison's other candidates, for its chart
+    tune: bool = False  # search the settings within the configured ranges (cross-validated)
     preprocessing: PreprocessingRequest = PreprocessingRequest()
     # Prediction
     model_id: str | None = None
@@ -134,10 +141,13 @@ def build_spec(
     model_id: str,
     image_id: str | None = None,
     summary: DatasetSummary | None = None,
+    time_limit_seconds: float | None = None,
 ) -> TrainSpec | PredictSpec:
     """Turn a task into the runner's job spec, or raise TaskError saying what to change.
 
-    With the table's `summary`, a classifier asked for a quantity is refused here, before any job.
+    With the table's `summary`, a classifier asked for a quantity is refused here, before any job;
+    with a `time_limit_seconds` too, so is a training estimated to take longer (CostError, with
+    offers that would fit).
     """
     if task.task_type == "ml_score":
         return PredictSpec(
@@ -160,7 +170,7 @@ def build_spec(
         )
     if summary is not None:
         _refuse_quantity_as_classes(task, summary)
-    return TrainSpec(
+    spec = TrainSpec(
         job_id=job_id,
         model_id=model_id,
         user_id=task.user_id,
@@ -169,7 +179,7 @@ def build_spec(
         model_type=task.model_type,
         task_type=task.learning_task,
         hyperparameters=_hyperparameters(task.model_type, task.hyperparameters, ml),
-        validation=task.validation or Validation.HOLD_OUT,
+        validation=Validation.CROSS_VALIDATION if task.tune else (task.validation or Validation.HOLD_OUT),
         test_size=task.test_size or ml.default_test_size,
         cv_folds=task.cv_folds or ml.default_cv_folds,
         preprocessing=Preprocessing(
@@ -180,8 +190,41 @@ def build_spec(
             ),
         ),
         min_training_samples=ml.min_training_samples,
+        sample_rows=task.sample_rows,
+        leaderboard=task.leaderboard,
+        tuning=_tuning(task.model_type, ml) if task.tune else None,
         image_id=image_id,
     )
+    if summary is None or time_limit_seconds is None:
+        return spec
+    estimate = check_cost(
+        spec, summary=summary, limit_seconds=time_limit_seconds, defaults=ml.default_hyperparameters
+    )
+    return spec.model_copy(update={"estimated_seconds": round(estimate, 1)})
+
+
+# Settings a search leaves alone: they change cost or shape more than fit (iterations, layers).
+_UNTUNED = frozenset({"max_iter", "epochs", "batch_size", "patience", "hidden_layers", "degree"})
+
+
+def _tuning(model_type: ModelType, ml: MLSettings) -> Tuning:
+    """The search space of a model: its settings' configured ranges and choices."""
+    space: dict[str, SearchRange] = {}
+    for name in sorted(MODEL_HYPERPARAMETERS[model_type] - _UNTUNED):
+        if name in ml.hyperparameter_choices:
+            space[name] = SearchRange(choices=tuple(ml.hyperparameter_choices[name]))
+        elif name in ml.hyperparameter_ranges:
+            low, high = ml.hyperparameter_ranges[name]
+            space[name] = SearchRange(
+                low=low, high=high, integer=name in _INTEGER_PARAMETERS, log=low > 0 and high / low >= 100
+            )
+    if model_type is ModelType.NEURAL_NETWORK or not space:
+        raise TaskError(
+            f"nothing to tune for {model_type.value}",
+            user_message=f"A {_label(model_type)} model has no settings I can tune; try a random forest, "
+            "gradient boosting, ridge, lasso, SVM or logistic regression.",
+        )
+    return Tuning(candidates=ml.tune_candidates, space=space)
 
 
 def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:
@@ -264,7 +307,7 @@ def _check_value(model_type: ModelType, name: str, value: HyperValue, ml: MLSett
 
 _INTEGER_PARAMETERS = frozenset(
     {"n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "epochs",
-     "batch_size", "degree", "max_iter", "patience"}
+     "batch_size", "degree", "max_iter", "patience", "max_leaf_nodes"}
 )
 
 

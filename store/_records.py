@@ -27,6 +27,7 @@ class JobKind(str, Enum):
     TRAIN = "train"
     PREDICT = "predict"
     INGEST = "ingest"  # an upload read into a table
+    EXPLORE = "explore"  # describe, correlate or plot a table
 
 
 class JobState(str, Enum):

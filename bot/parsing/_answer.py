@@ -47,6 +47,11 @@ def answer(draft: Draft, *, field: str, value: str, table: TableInfo | None) -> 
         if "feature_columns" in fields:
             fields["feature_columns"] = [value if c == written else c for c in fields["feature_columns"]]
         draft = dataclasses.replace(draft, excluded=[value if c == written else c for c in draft.excluded])
+        for key in ("target", "by"):  # a describe, correlate or plot request
+            if fields.get(key) == written:
+                fields[key] = value
+        if "columns" in fields:
+            fields["columns"] = [value if c == written else c for c in fields["columns"]]
     else:
         raise ValueError(f"no question about {field!r}")
     return resolve(dataclasses.replace(draft, fields=fields, notes=notes), table=table, model_ids=None)

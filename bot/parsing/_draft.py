@@ -27,6 +27,7 @@ MODEL_ORDER = [
     ModelType.LOGISTIC,
     ModelType.RANDOM_FOREST,
     ModelType.GRADIENT_BOOSTING,
+    ModelType.HIST_GRADIENT_BOOSTING,
     ModelType.RIDGE,
     ModelType.LASSO,
     ModelType.ELASTICNET,
@@ -67,6 +68,10 @@ def resolve(
     """
     if draft.intent is Intent.TRAIN:
         return _resolve_training(draft, table)
+    if draft.intent in (Intent.DESCRIBE, Intent.CORRELATE, Intent.PLOT):
+        from bot.parsing._explore import resolve_explore  # it builds on this module
+
+        return resolve_explore(draft, table)
     if draft.intent in _MODEL_QUESTION:
         if model_ids is None:
             return draft
@@ -90,7 +95,7 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
                 note(notes, f"Matched '{written}' to column '{found.column}'.")
             return found.column
         if not any(q.field == f"column:{written}" for q in questions):
-            questions.append(_column_question(found))
+            questions.append(column_question(found))
         return None
 
     target = fields.get("target_column")
@@ -152,7 +157,7 @@ def _likely_targets(table: TableInfo, features: list[str]) -> list[str]:
     return _unique(named + last + [c for c in columns if c not in unlikely] + unlikely)
 
 
-def _column_question(found: Match) -> Question:
+def column_question(found: Match) -> Question:
     written = found.written
     if found.ambiguous:
         quoted = [f"'{c}'" for c in found.candidates]

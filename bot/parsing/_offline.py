@@ -10,12 +10,14 @@ columns to leave out, and everything is checked by the shared `resolve` step.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
 from bot.parsing._draft import formula_model, model_label, resolve
+from bot.parsing._explore import read_explore
 from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
 from bot.parsing._typos import correct, said
@@ -40,6 +42,7 @@ _SLASH_INTENTS = {
     "model": Intent.SHOW_MODEL,
     "delete": Intent.DELETE_MODEL,
     "data": Intent.DATA_SUMMARY,
+    "describe": Intent.DESCRIBE,
     "train": Intent.TRAIN,
     "predict": Intent.PREDICT,
 }
@@ -71,13 +74,13 @@ _SMALL_TALK_REPLY = "You're welcome! Send another table or ask for another model
 _NOT_YET = [
     (
         _any(r"\bcorrelat\w*|\bcovariance\b"),
-        "I can't compute correlations yet. The nearest I can do: /data describes each column, and a "
-        "trained model (for example 'price ~ size + rooms') lists the columns that matter most.",
+        "Which columns? Name two, as in 'correlation between price and carat', or one, as in "
+        "'correlations with price'.",
     ),
     (
         _any(r"\b(?:plot|chart|graph|histogram|scatter\s*plot|box\s*plot|visuali[sz]\w*|draw)\b"),
-        "I can't draw plots on request yet. Every trained model comes with its own plots; /data describes "
-        "each column in words.",
+        "Which plot of which columns? For example 'plot price against carat', 'histogram of price', "
+        "'box plot of price by cut' or 'pair plot of price, carat and depth'.",
     ),
     (
         _any(r"\b(?:p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?|t[\s-]*test)\b"),
@@ -183,6 +186,12 @@ class OfflineParser:
         text = _set_aside_quotes(_without_holes(text), holes)
         text, fixes = correct(text, table.columns if table is not None else [])
         intent, text = _slash_intent(text)
+        if intent is None or intent is Intent.DESCRIBE:
+            words = _restore(text, holes)
+            explored = read_explore(words if intent is None else f"describe {words}", table)
+            if explored is not None:
+                explored = dataclasses.replace(explored, notes=[said(fixes)] if fixes else [])
+                return resolve(explored, table=table, model_ids=model_ids)
         formula = find_formula(text)
         if formula is not None:
             text = text[: formula.start] + CUT + text[formula.end :]

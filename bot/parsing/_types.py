@@ -20,6 +20,9 @@ class Intent(str, Enum):
     SHOW_MODEL = "show_model"
     DELETE_MODEL = "delete_model"
     DATA_SUMMARY = "data_summary"
+    DESCRIBE = "describe"  # statistics per column, in a job
+    CORRELATE = "correlate"
+    PLOT = "plot"
     HELP = "help"
     CANCEL = "cancel"
     UNKNOWN = "unknown"

@@ -375,6 +375,12 @@ _RULES: list[Rule] = [
         r"\brandom[\s_-]*forests?(?:\s+(?:classifier|regressor|model))?\b|\brf\b|\bforests?\b",
         _model(ModelType.RANDOM_FOREST),
     ),
+    _rule(  # before gradient boosting, whose words it contains
+        r"\b(?:hist(?:ogram)?(?:[\s_-]*based)?[\s_-]*gradient[\s_-]*boost(?:ing|ed)?"
+        r"(?:\s+(?:trees?|machines?|classifier|regressor|model))?"
+        r"|hist[\s_-]*gb(?:m|t|dt)?|hgbt?|histgradientboosting(?:regressor|classifier)?)\b",
+        _model(ModelType.HIST_GRADIENT_BOOSTING),
+    ),
     _rule(
         r"\b(?:gradient[\s_-]*boost(?:ing|ed)?(?:\s+(?:trees?|machines?|classifier|regressor|model))?"
         r"|gbm|gbdt|gbt|gb|boosted\s+(?:decision\s+)?trees?|boosting)\b",

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
-from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity
 
 from bot import Button, Document, MessageRef, Photo, Reply, Text
 from config.log import get_logger
@@ -72,8 +72,8 @@ class TelegramSink:
     async def send(self, reply: Reply) -> MessageRef:
         """Send one reply; a text over 4096 characters goes as several messages (ref: the last)."""
         match reply:
-            case Text(text=text, buttons=buttons):
-                message = await self._send_text(text, buttons)
+            case Text(text=text, buttons=buttons, monospace=monospace):
+                message = await self._send_text(text, buttons, monospace=monospace)
             case Photo(path=path, caption=caption):
                 message = await self._send_file(
                     lambda c: self._bot.send_photo(self._chat_id, FSInputFile(path), caption=c), caption
@@ -99,12 +99,15 @@ class TelegramSink:
             if "message is not modified" not in error.message:
                 raise
 
-    async def _send_text(self, text: str, buttons: tuple[Button, ...]) -> Message:
+    async def _send_text(self, text: str, buttons: tuple[Button, ...], *, monospace: bool = False) -> Message:
         chunks = _split(text)
         for chunk in chunks[:-1]:
-            await _retrying(lambda c=chunk: self._bot.send_message(self._chat_id, c))
+            await _retrying(lambda c=chunk: self._bot.send_message(self._chat_id, c, entities=_pre(c, monospace)))
         markup = self._keyboard(buttons) if buttons else None
-        return await _retrying(lambda: self._bot.send_message(self._chat_id, chunks[-1], reply_markup=markup))
+        last = chunks[-1]
+        return await _retrying(
+            lambda: self._bot.send_message(self._chat_id, last, reply_markup=markup, entities=_pre(last, monospace))
+        )
 
     async def _send_file(self, send: Callable[[str | None], Awaitable[Message]], caption: str) -> Message:
         if len(caption) <= CAPTION_LIMIT:
@@ -134,6 +137,13 @@ async def _retrying(call: Callable[[], Awaitable[T]]) -> T:
             log.info("telegram_retry_after", seconds=error.retry_after)
             await asyncio.sleep(error.retry_after)
             attempt += 1
+
+
+def _pre(text: str, monospace: bool) -> list[MessageEntity] | None:
+    """A fixed-width block over the whole text (entities, not a parse mode: nothing to escape)."""
+    if not monospace:
+        return None
+    return [MessageEntity(type="pre", offset=0, length=len(text.encode("utf-16-le")) // 2)]
 
 
 def _split(text: str) -> list[str]:

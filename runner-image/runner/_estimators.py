@@ -19,6 +19,7 @@ _INTEGER_PARAMS = frozenset(
         "epochs",
         "batch_size",
         "patience",
+        "max_leaf_nodes",
     }
 )
 # Used by neural networks when the host sends no value (the host normally sends them all).
@@ -118,4 +119,9 @@ def model_steps(
 
         boosting = GradientBoostingRegressor if regression else GradientBoostingClassifier
         return [("model", boosting(**params, random_state=seed))]
+    if model_type is ModelType.HIST_GRADIENT_BOOSTING:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        histogram = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
+        return [("model", histogram(**params, random_state=seed))]
     raise JobError(ErrorCode.UNSUPPORTED_MODEL, f"A {model_type.value} model is not a scikit-learn model.")

@@ -35,7 +35,10 @@ def short(text: Any, limit: int = MAX_LABEL) -> str:
 
 
 @contextmanager
-def _figure(path: Path) -> Iterator[Any]:
+def canvas(
+    path: Path, *, size: tuple[float, float] = (WIDTH_INCHES, HEIGHT_INCHES), metadata: dict[str, str] | None = None
+) -> Iterator[Any]:
+    """A matplotlib Figure (Agg, the phone style) saved as a PNG at `path` when the block ends."""
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -43,10 +46,16 @@ def _figure(path: Path) -> Iterator[Any]:
     with rc_context(_STYLE), warnings.catch_warnings():
         # Column names in scripts the font lacks (CJK, emoji) draw as boxes; nothing to report.
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
-        figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
+        figure = Figure(figsize=size, dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)
+        yield figure
+        figure.savefig(path, format="png", metadata=metadata)
+
+
+@contextmanager
+def _figure(path: Path) -> Iterator[Any]:
+    with canvas(path) as figure:
         yield figure.add_subplot()
-        figure.savefig(path, format="png")
 
 
 def _sample(rng: np.random.Generator, *arrays: np.ndarray) -> list[np.ndarray]:

@@ -57,6 +57,15 @@ CASES = (
         0.7,
         "model_5e1f0002",
     ),
+    Case(
+        "hist gradient boosting",
+        "customers.csv",
+        "outcome",
+        ModelType.HIST_GRADIENT_BOOSTING,
+        "accuracy",
+        0.7,
+        "model_5e1f0003",
+    ),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import time
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner import _evaluate, _plots
+from runner import _evaluate, _plots, _tuning
 from runner._artifacts import save_fitted
 from runner._data import file_sha256, jsonable, read_table
 from runner._errors import JobError
@@ -25,10 +26,13 @@ from runner._importance import feature_importance
 from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
 from runner._paths import JobPaths
 from runner._progress import Reporter
+from runner._leaderboard import CHART_FILE, leaderboard_chart
+from runner._stepwise import fit_with_progress
 from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, prepare_training
 from runner.spec import (
     METADATA_FILE,
     ErrorCode,
+    LeaderboardEntry,
     ModelType,
     Scaling,
     TaskType,
@@ -56,6 +60,9 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     reporter.stage("loading", 2, "Reading your data")
     frame = read_table(paths.data_file, what="training data")
     data_sha256 = file_sha256(paths.data_file)
+    sampled_from = len(frame)
+    if spec.sample_rows is not None and len(frame) > spec.sample_rows:
+        frame = frame.sample(n=spec.sample_rows, random_state=spec.seed).reset_index(drop=True)
 
     reporter.stage("validating", 8, f"Checking {len(frame)} rows and {frame.shape[1]} columns")
     data = prepare_training(spec=spec, frame=frame)
@@ -68,6 +75,22 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     reporter.stage("preprocessing", 12, f"Setting {spec.test_size:.0%} of the rows aside for testing")
     X_train, X_test, y_train, y_test = _evaluate.split(data.X, data.y, spec=spec, task=data.task)
     warnings = list(data.warnings)
+    if len(frame) < sampled_from:
+        warnings.append(f"Trained on a random sample of {len(frame):,} of the {sampled_from:,} rows, as asked.")
+    tuning = None
+    if spec.tuning is not None:
+        reporter.stage("tuning", 12, f"Trying {spec.tuning.candidates} settings on the same folds")
+        with fitting(reporter, warnings):
+            best, tuning = _tuning.search(
+                spec,
+                data,
+                X_train,
+                y_train,
+                make_model=lambda candidate: _new_model(candidate, data, candidate.hyperparameters),
+                report=lambda done, text: reporter.progress(12 + (TRAIN_START - 12) * done, text),
+            )
+        spec = spec.model_copy(update={"hyperparameters": best, "tuning": None})
+        params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
 
     reporter.stage("training", TRAIN_START, f"Training a {spec.model_type.value.replace('_', ' ')} model")
     started = time.perf_counter()
@@ -98,6 +121,9 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         paths.plots_dir, model, X_test, y_test, importance, spec, data.task, reporter, warnings
     )
 
+    if spec.leaderboard and cross_validation is not None:
+        _draw_leaderboard(paths.plots_dir, spec, metrics, reporter, warnings, plots)
+
     reporter.stage("saving", 93, "Saving the model")
     paths.output_model_dir.mkdir(parents=True, exist_ok=True)
     network = spec.model_type is ModelType.NEURAL_NETWORK
@@ -108,7 +134,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         files = {"model": save_fitted(model, paths.output_model_dir, "model", check=X_train.head(50))}
         network_state, model_format = None, files["model"].format.value
     preprocessor = model.preprocessor if network else model.named_steps["preprocess"]
-    split = _split_description(spec, data.task, train_rows=len(X_train), test_rows=len(X_test))
+    split = _split_description(spec, data.task, X_train=X_train, X_test=X_test, y_train=y_train)
     metadata = ModelMetadata(
         model_id=spec.model_id,
         user_id=spec.user_id,
@@ -164,6 +190,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         split=split,
         feature_importance_method=importance_method,
         **({"history": model.history} if network else {}),
+        **({"tuning": tuning} if tuning else {}),
     )
     return TrainRun(outcome=outcome, model=model)
 
@@ -193,7 +220,17 @@ def _fit(
         fit_from = CV_END
         reporter.progress(fit_from, "Training the final model")
     model = _new_model(spec, data, params, on_epoch=_epoch_progress(reporter, fit_from, TRAIN_END))
-    model.fit(X_train, y_train)
+    if spec.model_type is ModelType.NEURAL_NETWORK:
+        model.fit(X_train, y_train)  # reports each epoch
+    else:
+        fit_with_progress(
+            model,
+            X_train,
+            y_train,
+            model_type=spec.model_type,
+            estimated_seconds=spec.estimated_seconds,
+            report=lambda done, text: reporter.progress(fit_from + (TRAIN_END - fit_from) * done, text),
+        )
     return model, cross_validation
 
 
@@ -269,17 +306,56 @@ def _target_record(name: str, data: TrainingData, classes: list[Any] | None) -> 
     return record
 
 
-def _split_description(spec: TrainSpec, task: TaskType, *, train_rows: int, test_rows: int) -> TrainSplit:
+def _split_description(
+    spec: TrainSpec, task: TaskType, *, X_train: pd.DataFrame, X_test: pd.DataFrame, y_train: pd.Series
+) -> TrainSplit:
     cross_validation = spec.validation is Validation.CROSS_VALIDATION
+    # Which rows were tested, and each training row's fold: the same digest means the same split.
+    fold_of = {int(row): 0 for row in X_test.index}
+    if cross_validation:
+        for number, (_, check_rows) in enumerate(_evaluate.folds(y_train, spec=spec, task=task), start=1):
+            fold_of.update({int(row): number for row in X_train.index[check_rows]})
+    assignment = json.dumps(sorted(fold_of.items()), separators=(",", ":")).encode()
     return TrainSplit(
         method=spec.validation,
         test_size=spec.test_size,
-        train_rows=train_rows,
-        test_rows=test_rows,
+        train_rows=len(X_train),
+        test_rows=len(X_test),
         stratified=task is TaskType.CLASSIFICATION,
         seed=spec.seed,
         cv_folds=spec.cv_folds if cross_validation else None,
+        rows_sha256=hashlib.sha256(assignment).hexdigest(),
     )
+
+
+def _draw_leaderboard(
+    folder: Path,
+    spec: TrainSpec,
+    metrics: dict[str, Any],
+    reporter: Reporter,
+    warnings: list[str],
+    plots: list[str],
+) -> None:
+    """A comparison's chart: the other candidates (from the spec) and this model, by CV score."""
+    cross_validation = metrics["cross_validation"]
+    metric = cross_validation["metric"]
+    mean, std = cross_validation.get(f"mean_{metric}"), cross_validation.get(f"std_{metric}")
+    entries = list(spec.leaderboard)
+    if mean is not None and std is not None:
+        label = spec.model_type.value.replace("_", " ")
+        entries.append(LeaderboardEntry(label=label, mean=mean, std=std))
+    try:
+        leaderboard_chart(
+            folder / CHART_FILE,
+            entries,
+            metric="R²" if metric == "r2" else metric,
+            folds=int(cross_validation["folds"]),
+            baseline=metrics["baseline"].get(metric),
+        )
+        plots.append(CHART_FILE)
+    except Exception:  # a plot is a nicety; the model and numbers still count
+        reporter.log(f"plot {CHART_FILE} failed:\n{traceback.format_exc()}")
+        warnings.append(f"The plot {CHART_FILE} could not be drawn.")
 
 
 def _draw_plots(

@@ -1,4 +1,4 @@
-"""`python -m runner {train,predict,selftest}`: the fixed entrypoint of every job container."""
+"""`python -m runner {train,predict,ingest,explore,selftest}`: the fixed entrypoint of every job container."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from runner import spec as contract
 from runner._errors import JobError
 from runner._paths import JobPaths
 from runner._progress import Reporter
-from runner.spec import ErrorCode, ErrorInfo, ExitCode, IngestSpec, PredictSpec, Result, TrainSpec
+from runner.spec import AnySpec, ErrorCode, ErrorInfo, ExitCode, ExploreSpec, IngestSpec, Result, TrainSpec
 
 # Exit code of an unexpected failure: not one of ExitCode's, so the host sees a crash,
 # and result.json still says `internal`.
 CRASH_EXIT = 1
-COMMANDS = ("train", "predict", "ingest", "selftest")
+COMMANDS = ("train", "predict", "ingest", "explore", "selftest")
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
-    """Run a train, predict or ingest job under `paths`; result.json is written whatever happens."""
-    job: TrainSpec | PredictSpec | IngestSpec | None = None
+    """Run a train, predict, ingest or explore job under `paths`; result.json is written whatever happens."""
+    job: AnySpec | None = None
     fields: dict[str, Any] = {}
     model = None
     exit_code: int = ExitCode.OK
@@ -81,6 +81,10 @@ def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
             from runner._ingest import ingest
 
             fields["ingest"] = ingest(job, paths, reporter)
+        elif isinstance(job, ExploreSpec):
+            from runner._explore import explore
+
+            fields["explore"] = explore(job, paths, reporter)
         else:
             from runner._predict import predict
 
@@ -115,7 +119,7 @@ def _internal() -> ErrorInfo:
     )
 
 
-def _read_spec(paths: JobPaths, command: str) -> TrainSpec | PredictSpec | IngestSpec:
+def _read_spec(paths: JobPaths, command: str) -> AnySpec:
     if not paths.spec_file.is_file():
         raise JobError(ErrorCode.BAD_SPEC, "The job file (job.json) is missing.")
     try:

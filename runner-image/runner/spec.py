@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SPEC_VERSION = 1
 
@@ -64,6 +64,7 @@ class ErrorCode(str, Enum):
     MODEL_UNREADABLE = "model_unreadable"
     FEATURE_MISMATCH = "feature_mismatch"
     TRAINING_FAILED = "training_failed"
+    NON_NUMERIC_COLUMN = "non_numeric_column"  # a correlation or a numeric plot of a column of text
     INTERNAL = "internal"
 
 
@@ -82,6 +83,7 @@ class ModelType(str, Enum):
     SVM = "svm"
     RANDOM_FOREST = "random_forest"
     GRADIENT_BOOSTING = "gradient_boosting"
+    HIST_GRADIENT_BOOSTING = "hist_gradient_boosting"
     NEURAL_NETWORK = "neural_network"
 
 
@@ -115,6 +117,7 @@ MODEL_TASKS: dict[ModelType, frozenset[TaskType]] = {
     ModelType.SVM: frozenset(TaskType),
     ModelType.RANDOM_FOREST: frozenset(TaskType),
     ModelType.GRADIENT_BOOSTING: frozenset(TaskType),
+    ModelType.HIST_GRADIENT_BOOSTING: frozenset(TaskType),
     ModelType.NEURAL_NETWORK: frozenset(TaskType),
 }
 
@@ -132,6 +135,9 @@ MODEL_HYPERPARAMETERS: dict[ModelType, frozenset[str]] = {
     ModelType.GRADIENT_BOOSTING: frozenset(
         {"n_estimators", "learning_rate", "max_depth", "subsample"}
     ),
+    ModelType.HIST_GRADIENT_BOOSTING: frozenset(
+        {"max_iter", "learning_rate", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization"}
+    ),
     ModelType.NEURAL_NETWORK: frozenset(
         {"hidden_layers", "dropout", "epochs", "batch_size", "learning_rate", "patience"}
     ),
@@ -142,6 +148,31 @@ HyperValue = Union[bool, int, float, str, list[int], None]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LeaderboardEntry(_Strict):
+    """Another candidate of a comparison: its cross-validated score, for the leaderboard chart."""
+
+    label: str = Field(min_length=1, max_length=64)
+    mean: float = Field(allow_inf_nan=False)
+    std: float = Field(ge=0, allow_inf_nan=False)
+
+
+class SearchRange(_Strict):
+    """Where a tuned setting is drawn from: a range (log-uniform with `log`), or choices."""
+
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    log: bool = False
+    choices: tuple[str, ...] = ()
+
+
+class Tuning(_Strict):
+    """A randomized search: `candidates` settings (the defaults first) on the same folds."""
+
+    candidates: int = Field(ge=2, le=200)
+    space: dict[str, SearchRange]
 
 
 class Preprocessing(_Strict):
@@ -191,6 +222,14 @@ class TrainSpec(_ModelJob):
     preprocessing: Preprocessing = Preprocessing()
     min_training_samples: int = Field(default=10, ge=2)
     seed: int = 42
+    # Train on a seeded random sample of this many rows (None: every row).
+    sample_rows: int | None = Field(default=None, ge=1)
+    # The host's estimate of the fitting time, said while a fit that reports no steps runs.
+    estimated_seconds: float | None = Field(default=None, ge=0)
+    # Tune the settings by randomized search before the final fit (None: train the settings given).
+    tuning: Tuning | None = None
+    # A comparison's other candidates: the runner draws leaderboard.png with them and itself.
+    leaderboard: tuple[LeaderboardEntry, ...] = Field(default=(), max_length=20)
     # The runner image id the host started, recorded in the model's metadata.
     image_id: str | None = None
 
@@ -223,14 +262,78 @@ class IngestSpec(_JobBase):
     limits: IngestLimits = IngestLimits()
 
 
-JobSpec = Annotated[Union[TrainSpec, PredictSpec, IngestSpec], Field(discriminator="command")]
+class ExploreWhat(str, Enum):
+    """What an explore job computes from the current table."""
+
+    DESCRIBE = "describe"  # per column: count, missing, mean, sd, quartiles... or top categories
+    CORRELATE = "correlate"  # two columns, or every numeric column against a target
+    PLOT = "plot"
+
+
+class PlotKind(str, Enum):
+    SCATTER = "scatter"  # columns [x, y], with the least-squares line
+    HISTOGRAM = "histogram"  # columns [x]
+    BOX = "box"  # columns [y], grouped by `by`
+    PAIR = "pair"  # 2 to MAX_PAIR_COLUMNS columns
+
+
+PLOT_LABELS = {
+    PlotKind.SCATTER: "scatter plot",
+    PlotKind.HISTOGRAM: "histogram",
+    PlotKind.BOX: "box plot",
+    PlotKind.PAIR: "pair plot",
+}
+MAX_PAIR_COLUMNS = 6
+MAX_HEATMAP_COLUMNS = 30
+MAX_TOP_CATEGORIES = 5  # categories listed per column by describe
+MAX_BOX_GROUPS = 12  # categories a box plot shows (the most frequent)
+# Columns one explore request may name (describe of named columns); none named: the whole table.
+MAX_EXPLORE_COLUMNS = 50
+
+
+class ExploreSpec(_JobBase):
+    """Describe, correlate or plot the job's table (input/data.parquet). Column names are data."""
+
+    command: Literal["explore"] = "explore"
+    what: ExploreWhat
+    # describe: the columns to describe (none: all); correlate: two columns (or none with a target);
+    # plot: the columns plotted, see PlotKind.
+    columns: list[str] = Field(default_factory=list, max_length=MAX_EXPLORE_COLUMNS)
+    # correlate: rank every numeric column by its correlation with this one.
+    target: str | None = None
+    plot: PlotKind | None = None
+    by: str | None = None  # a box plot's grouping column
+
+    @model_validator(mode="after")
+    def _complete(self) -> ExploreSpec:
+        if self.what is ExploreWhat.CORRELATE and (self.target is None) == (len(self.columns) != 2):
+            raise ValueError("a correlation names two columns, or a target and no columns")
+        if self.what is ExploreWhat.PLOT:
+            counts = {
+                PlotKind.SCATTER: (2, 2),
+                PlotKind.HISTOGRAM: (1, 1),
+                PlotKind.BOX: (1, 1),
+                PlotKind.PAIR: (2, MAX_PAIR_COLUMNS),
+            }
+            if self.plot is None:
+                raise ValueError("a plot job names its kind")
+            low, high = counts[self.plot]
+            if not low <= len(self.columns) <= high:
+                raise ValueError(f"a {self.plot.value} plot takes {low} to {high} columns")
+            if (self.plot is PlotKind.BOX) != (self.by is not None):
+                raise ValueError("a box plot, and only a box plot, is grouped by a column")
+        return self
+
+
+JobSpec = Annotated[Union[TrainSpec, PredictSpec, IngestSpec, ExploreSpec], Field(discriminator="command")]
+AnySpec = Union[TrainSpec, PredictSpec, IngestSpec, ExploreSpec]
 
 
 class _JobSpecDoc(BaseModel):
     spec: JobSpec
 
 
-def parse_spec(raw: str | bytes) -> TrainSpec | PredictSpec | IngestSpec:
+def parse_spec(raw: str | bytes) -> AnySpec:
     """Parse and validate a job.json document (raises pydantic.ValidationError)."""
     return _JobSpecDoc.model_validate_json(b'{"spec":' + _as_bytes(raw) + b"}").spec
 
@@ -272,6 +375,8 @@ class TrainSplit(BaseModel):
     stratified: bool
     seed: int
     cv_folds: int | None = None  # with cross-validation, folds of the training rows
+    # SHA-256 of which rows were tested and each training row's fold: equal for equal splits.
+    rows_sha256: str | None = None
 
 
 class TrainOutcome(BaseModel):
@@ -365,13 +470,93 @@ class IngestOutcome(BaseModel):
     summary: DatasetSummary
 
 
+class NumericStats(BaseModel):
+    """pandas' describe() of a numeric column (sd with n - 1; quartiles as R's type 7)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mean: float | None
+    sd: float | None  # None with fewer than two values
+    min: float | None
+    q25: float | None
+    median: float | None
+    q75: float | None
+    max: float | None
+
+
+class CategoryCount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: str
+    count: int
+
+
+class ColumnDescription(BaseModel):
+    """One column of a describe job: numbers get `numeric`, anything else its top categories."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: ColumnKind
+    count: int  # non-missing values
+    missing: int
+    numeric: NumericStats | None = None
+    distinct: int | None = None  # of a non-numeric column
+    top: list[CategoryCount] = Field(default_factory=list)  # the most frequent, at most MAX_TOP_CATEGORIES
+    earliest: str | None = None  # of a date column (ISO), instead of categories
+    latest: str | None = None
+
+
+class Correlation(BaseModel):
+    """Pearson and Spearman of two columns on the rows where both have a value (scipy.stats)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: str
+    y: str
+    n: int
+    pearson: float | None  # None when a column is constant on those rows, or n < 3
+    pearson_p: float | None
+    spearman: float | None
+    spearman_p: float | None
+
+
+class PlotFigure(BaseModel):
+    """A PNG an explore job drew (under output/plots), with the labels read back from its axes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    kind: str  # a PlotKind value, or "heatmap"
+    title: str
+    # Per panel (one, or a grid for a pair plot): [x label, y label].
+    axes: list[tuple[str, str]]
+    tick_labels: list[str] = Field(default_factory=list)  # a heatmap's column names, as drawn
+
+
+class ExploreOutcome(BaseModel):
+    """What an explore job reports; its plots are PNG files under output/plots."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    what: ExploreWhat
+    rows: int  # of the table
+    columns: list[ColumnDescription] = Field(default_factory=list)  # describe
+    # correlate: the one pair, or every numeric column against the target, strongest |r| first
+    correlations: list[Correlation] = Field(default_factory=list)
+    target: str | None = None
+    skipped: list[DroppedColumn] = Field(default_factory=list)  # columns left out, and why
+    figures: list[PlotFigure] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # e.g. "2,000 of 53,940 rows drawn"
+
+
 class Result(BaseModel):
     """result.json: always written, on success and on every failure."""
 
     model_config = ConfigDict(extra="forbid")
 
     ok: bool
-    command: Literal["train", "predict", "ingest", "selftest"] | None = None
+    command: Literal["train", "predict", "ingest", "explore", "selftest"] | None = None
     job_id: str | None = None
     model_id: str | None = None
     error: ErrorInfo | None = None
@@ -379,3 +564,4 @@ class Result(BaseModel):
     train: TrainOutcome | None = None
     predict: PredictOutcome | None = None
     ingest: IngestOutcome | None = None
+    explore: ExploreOutcome | None = None

@@ -44,6 +44,7 @@ async def test_small_talk_not_yet_and_unknown_commands_get_specific_answers(user
     pia = user("pia")
     assert (await pia.says("thanks!")).startswith("You're welcome!")
     assert (await pia.says("is age significant?")).startswith("I can't test significance yet")
-    assert (await pia.says("plot price against size")).startswith("I can't draw plots on request yet")
-    assert (await pia.says("which model is best?")).startswith("I can't pick the best model for you yet")
+    assert (await pia.says("plot price against size")).startswith("To look at your data I need a table.")
+    # A comparison now answers this; without a table it asks for one first.
+    assert (await pia.says("which model is best?")).startswith("To compare models I need a table.")
     assert await pia.says("/trian") == "I do not know /trian. Did you mean /train? /help lists what I can do."

@@ -110,3 +110,16 @@ async def test_the_terminal_chat_tells_its_own_user_only(runner_image: str, tmp_
     assert another_user.job_id not in out.getvalue() and in_telegram.job_id not in out.getvalue()
     with Store.from_settings(chat_settings) as opened:
         assert [j.job_id for j in opened.unannounced_interrupted_jobs()] == [another_user.job_id, in_telegram.job_id]
+
+
+async def test_an_interrupted_plot_is_named_in_the_news(idle_dialogue: Dialogue, idle_store: Store) -> None:
+    plot = interrupted(
+        idle_store, "cleo", "chat-cleo", JobKind.EXPLORE,
+        {"what": "plot", "plot": "scatter", "columns": ["size", "price"]},
+    )
+    cleo = RecordingSink("chat-cleo")
+    await idle_dialogue.resume(lambda job: cleo)
+    assert cleo.texts() == [
+        f"⚠️ The service restarted while your job {plot.job_id} (scatter plot: price against size) was running, "
+        "so it was stopped. Nothing was saved; ask again."
+    ]

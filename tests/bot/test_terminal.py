@@ -120,6 +120,7 @@ def test_statagent_demo_plays_the_whole_conversation(tmp_path, runner_image):
     assert out.count("🎯 Model Training Complete!") == 2
     regression, classifier = out.split("▶ The user sends a table of customers")
     assert "Model Type: Linear Regression" in regression and "• R2: " in regression
+    assert "🔗 size and price: 117 rows with both" in regression and "Spearman" in regression
     assert "Model Type: Random Forest" in classifier and "• Accuracy: " in classifier and "• F1: " in classifier
     assert "🔮 Predictions Generated" in out and "Row 1:" in out
     assert "📎 8 predictions by model_" in out

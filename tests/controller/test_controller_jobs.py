@@ -179,7 +179,8 @@ async def test_the_runners_refusal_comes_back_as_bad_input_with_its_own_message(
     assert not job_containers()
 
 
-@_with(container={"train_timeout_seconds": 2})
+# The estimate would refuse this job before it starts; the deadline must hold when it is wrong.
+@_with(container={"train_timeout_seconds": 2}, ml_engine={"check_time_estimate": False})
 async def test_a_job_past_its_time_limit_is_killed_and_reported_as_a_timeout(
     settings, store, upload, heavy_frame, job_containers
 ) -> None:

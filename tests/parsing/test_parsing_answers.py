@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.parsing import Draft, Intent, OfflineParser, Question, TableInfo, answer, to_task
+from bot.parsing import Draft, Intent, OfflineParser, Question, TableInfo, answer, to_explore, to_task
 from config import load_settings
 from config.errors import TaskError
 from controller.task import build_spec
@@ -17,6 +17,7 @@ REGRESSORS = [
     "linear",
     "random_forest",
     "gradient_boosting",
+    "hist_gradient_boosting",
     "ridge",
     "lasso",
     "elasticnet",
@@ -24,7 +25,14 @@ REGRESSORS = [
     "svm",
     "neural_network",
 ]
-CLASSIFIERS = ["logistic", "random_forest", "gradient_boosting", "svm", "neural_network"]
+CLASSIFIERS = [
+    "logistic",
+    "random_forest",
+    "gradient_boosting",
+    "hist_gradient_boosting",
+    "svm",
+    "neural_network",
+]
 
 
 def parse(text: str, table: TableInfo | None = HOUSES, model_ids: list[str] = MODEL_IDS) -> Draft:
@@ -378,3 +386,13 @@ def test_table_info_wants_kinds_by_column() -> None:
         TableInfo(columns=["a"], kinds=["numeric"])  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         TableInfo(columns=["a"], kinds={"b": "numeric"})
+
+
+def test_a_column_asked_about_in_a_plot_request_is_put_in_place_by_the_answer():
+    draft = parse("box plot of weight by locaton")
+    assert draft.intent is Intent.PLOT
+    assert [q.field for q in draft.questions] == ["column:weight"]
+    done = answer(draft, field="column:weight", value="size", table=HOUSES)
+    assert (done.fields, done.questions) == ({"plot": "box", "columns": ["size"], "by": "location"}, [])
+    request = to_explore(done, user_id="u1", dataset_id="ds_0123456789ab")
+    assert (request.what.value, request.plot.value, request.columns, request.by) == ("plot", "box", ["size"], "location")

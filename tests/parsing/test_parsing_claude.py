@@ -359,3 +359,25 @@ async def test_a_spent_budget_means_the_offline_parser_and_a_note_once_a_day(sto
     assert (await parse()).notes[0] == BUDGET_SPENT
     assert len(fake.requests) == 5
     assert store.tokens_used_today(user_id=USER, day=datetime(2025, 3, 1).date()) == 2 * TOKENS_PER_CALL
+
+
+async def test_claude_can_ask_for_a_plot_a_correlation_or_a_description(store: Store) -> None:
+    fake = answering({"intent": "plot", "plot_kind": "box", "columns": ["Price"], "group_by": "locaton"})
+    draft = await fake.parser(store).parse("box plot of price by location", table=HOUSES, model_ids=[], user_id=USER)
+    assert draft == Draft(
+        intent=Intent.PLOT,
+        fields={"columns": ["price"], "plot": "box", "by": "location"},
+        notes=["Matched 'Price' to column 'price'.", "Matched 'locaton' to column 'location'."],
+    )
+    properties = fake.body()["tools"][0]["input_schema"]["properties"]
+    assert properties["plot_kind"]["anyOf"][0]["enum"] == ["scatter", "histogram", "box", "pair"]
+    assert "describe" in fake.body()["system"] and "correlate" in fake.body()["system"]
+
+    fake = answering({"intent": "correlate", "correlation_target": "price", "columns": [], "model_type": "linear"})
+    draft = await fake.parser(store).parse("correlations with price", table=HOUSES, model_ids=[], user_id=USER)
+    assert (draft.intent, draft.fields, draft.questions) == (Intent.CORRELATE, {"target": "price"}, [])
+
+    fake = answering({"intent": "describe", "columns": ["age", "weight"]})
+    draft = await fake.parser(store).parse("describe age and weight", table=HOUSES, model_ids=[], user_id=USER)
+    assert draft.fields == {"columns": ["age", "weight"]}
+    assert [q.field for q in draft.questions] == ["column:weight"]

@@ -80,7 +80,9 @@ async def test_parse_uses_the_kinds_of_the_table(
     assert code == 0 and report["task"] is None
     [question] = report["questions"]
     assert question["field"] == "model_type"
-    assert question["options"] == ["logistic", "random_forest", "gradient_boosting", "svm", "neural_network"]
+    assert question["options"] == [
+        "logistic", "random_forest", "gradient_boosting", "hist_gradient_boosting", "svm", "neural_network"
+    ]
 
 
 async def test_parse_of_a_prediction_with_model_ids(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

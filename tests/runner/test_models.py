@@ -12,6 +12,7 @@ from runner.spec import MODEL_TASKS, ModelType, TaskType
 FAST = {
     ModelType.RANDOM_FOREST: {"n_estimators": 20, "max_depth": 6},
     ModelType.GRADIENT_BOOSTING: {"n_estimators": 30, "learning_rate": 0.1, "max_depth": 3},
+    ModelType.HIST_GRADIENT_BOOSTING: {"max_iter": 30, "learning_rate": 0.1},
     ModelType.POLYNOMIAL: {"degree": 2, "alpha": 1.0},
     ModelType.RIDGE: {"alpha": 1.0},
     ModelType.LASSO: {"alpha": 10.0, "max_iter": 5000},

@@ -94,7 +94,7 @@ def test_classifier_on_measured_numbers(jobs):
         ErrorCode.UNSUPPORTED_MODEL,
         "Target column 'y' holds measured numbers, not categories, so a logistic model cannot "
         "classify it; use one of: linear, ridge, lasso, elasticnet, polynomial, svm, "
-        "random_forest, gradient_boosting, neural_network.",
+        "random_forest, gradient_boosting, hist_gradient_boosting, neural_network.",
     )
 
 

@@ -12,7 +12,11 @@ def test_selftest_passes(capsys):
     assert main(["selftest"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "selftest passed"
-    assert [line.split(":")[0] for line in lines[:-1]] == ["ok    regression", "ok    classification"]
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        "ok    regression",
+        "ok    classification",
+        "ok    hist gradient boosting",
+    ]
 
 
 def test_selftest_fails_when_a_threshold_is_not_met(capsys, monkeypatch):

@@ -137,3 +137,16 @@ async def test_two_users_at_once_see_only_their_own(telegram: FakeTelegramServer
     assert not dave_jobs and not dave.calls("sendPhoto") and not [c for c in dave.calls() if "carol.csv" in c.text]
     assert not [c for c in carol.calls() if "dave.csv" in c.text or "I train machine-learning models" in c.text]
     assert {c.chat_id for c in telegram.calls} <= {None, 1001, 1002, carol.chat_id, dave.chat_id}
+
+
+async def test_a_correlation_table_and_a_plot_photo(telegram: FakeTelegramServer) -> None:
+    erin = telegram.user(1005, "Erin")
+    await upload(erin, "houses.csv", regression_csv(80, seed=6))
+    erin.say("correlation between age and price")
+    table = await erin.expect("sendMessage", "🔗 age and price: 80 rows with both", timeout=JOB_TIMEOUT)
+    assert table.params["entities"] == [{"type": "pre", "offset": 0, "length": len(table.text.encode("utf-16-le")) // 2}]
+    assert "Pearson" in table.text and "Spearman" in table.text
+
+    erin.say("plot price against size")
+    photo = await erin.expect("sendPhoto", "price against size", timeout=JOB_TIMEOUT)
+    assert photo.file.data.startswith(b"\x89PNG")

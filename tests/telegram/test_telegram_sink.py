@@ -126,3 +126,13 @@ async def test_a_huge_text_becomes_a_few_messages_not_a_flood(sink: TelegramSink
     assert len(sent) == 3
     assert all(len(c.text) <= 4096 for c in sent)
     assert sent[-1].text.endswith("… (cut: too long for a chat message)")
+
+
+async def test_a_monospace_text_is_one_pre_block(sink: TelegramSink, fake_telegram: FakeTelegramServer) -> None:
+    table = "🔗 age and price\n         coef     p-value\nPearson  0.912  < 2.2e-16"
+    await sink.send(Text(table, monospace=True))
+    call = await fake_telegram.expect(CHAT, "sendMessage", "🔗 age and price")
+    # Telegram counts offsets in UTF-16 code units: the emoji is two.
+    assert call.params["entities"] == [{"type": "pre", "offset": 0, "length": len(table) + 1}]
+    await sink.send(Text("plain"))
+    assert "entities" not in (await fake_telegram.expect(CHAT, "sendMessage", "plain")).params
