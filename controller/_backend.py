@@ -105,6 +105,8 @@ class StartedContainer:
 class ContainerExit:
     exit_code: int
     oom_killed: bool
+    # Why the job's machine stopped it ('' when it ended by itself): a cluster node drained or lost.
+    lost: str = ""
 
 
 @dataclass(frozen=True)

@@ -413,6 +413,11 @@ async def _collect(
             ),
         )
     assert exit_ is not None
+    if exit_.lost:
+        raise JobInterrupted(
+            f"lost: {exit_.lost}",
+            user_message="The machine running the job left the cluster before it finished. Please start it again.",
+        )
     if exit_.oom_killed:
         memory_mb = settings.uploads.ingest_memory_mb if job.kind == JobKind.INGEST else settings.container.memory_mb
         run.peak_memory = max(run.peak_memory or 0, memory_mb * 2**20)

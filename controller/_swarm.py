@@ -67,8 +67,6 @@ _POLL_SECONDS = 0.25
 _LOG_TAIL_CHARS = 8000
 # After its task ends, a service's followed log stream stays open: it is closed this long after.
 _LOG_GRACE_SECONDS = 1.0
-# A task stopped by the swarm (its node drained or lost) gets this long to be replaced.
-_RESCHEDULE_SECONDS = 10.0
 _ENDED = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
 _SIGKILL_EXIT = 137
 _NETWORK_TRIES = 80  # 20 s
@@ -436,23 +434,32 @@ class SwarmBackend:
 
     def _wait(self, service_id: str, timeout: float) -> ContainerExit | None:
         deadline = time.monotonic() + timeout
-        lost_since: float | None = None
         while True:
-            task = self._task(service_id)
+            tasks = self._tasks(service_id)
+            task = max(tasks, key=lambda one: one["CreatedAt"], default=None)
+            taken = None if service_id in self._stopped else next(filter(_taken_away, tasks), None)
             state = _state(task) if task is not None else "remove"
-            if state in _ENDED:
-                stopped_by_swarm = state in ("shutdown", "orphaned", "remove") and service_id not in self._stopped
-                if stopped_by_swarm:  # a drained or lost node: wait a little for its replacement
-                    lost_since = lost_since or time.monotonic()
-                    if time.monotonic() - lost_since < _RESCHEDULE_SECONDS:
-                        time.sleep(_POLL_SECONDS)
-                        continue
+            if taken is not None or state in _ENDED:
                 threading.Timer(_LOG_GRACE_SECONDS, self._close_stream, (service_id,)).start()
-                return _exit_of(task, killed=service_id in self._stopped or stopped_by_swarm)
-            lost_since = None
+                if taken is not None:  # no rerun elsewhere: the user is told, and may start it again
+                    code = (taken["Status"].get("ContainerStatus") or {}).get("ExitCode")
+                    return ContainerExit(exit_code=-1 if code is None else int(code), oom_killed=False, lost=self._why_lost(taken))
+                return _exit_of(task, killed=service_id in self._stopped)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(min(_POLL_SECONDS, max(deadline - time.monotonic(), 0.001)))
+
+    def _why_lost(self, task: dict[str, Any]) -> str:
+        try:
+            node = self.client.api.inspect_node(task.get("NodeID", ""))
+        except docker.errors.APIError:
+            return f"the swarm stopped its task: its node {task.get('NodeID', '')[:12]} is gone"
+        name = _node_name(node)
+        if node["Spec"].get("Availability") != "active":
+            return f"its node {name} was set to {node['Spec'].get('Availability')}"
+        if node["Status"].get("State") != "ready":
+            return f"its node {name} is {node['Status'].get('State')}"
+        return f"the swarm stopped its task on node {name}: {task['Status'].get('Err') or task['Status'].get('Message')}"
 
     async def memory_use(self, container_id: str) -> int | None:
         return None  # a task's memory is known to its node's engine only
@@ -574,12 +581,14 @@ class SwarmBackend:
         )
 
     def _task(self, service_id: str) -> dict[str, Any] | None:
-        """The service's newest task (a drained node's task is followed by its replacement)."""
+        """The service's newest task (a drained node's task is followed by the swarm's replacement)."""
+        return max(self._tasks(service_id), key=lambda task: task["CreatedAt"], default=None)
+
+    def _tasks(self, service_id: str) -> list[dict[str, Any]]:
         try:
-            tasks = self.client.api.tasks(filters={"service": service_id})
+            return self.client.api.tasks(filters={"service": service_id})
         except docker.errors.NotFound:
-            return None
-        return max(tasks, key=lambda task: task["CreatedAt"], default=None)
+            return []
 
     async def close(self) -> None:
         for service_id in list(self._streams):
@@ -601,6 +610,11 @@ def _exit_of(task: dict[str, Any] | None, *, killed: bool) -> ContainerExit:
     if code is None or _state(task) in ("rejected", "orphaned", "remove") and not code:
         code = _SIGKILL_EXIT if killed else -1  # it never ran, or its node went away
     return ContainerExit(exit_code=int(code), oom_killed=int(code) == _SIGKILL_EXIT and not killed)
+
+
+def _taken_away(task: dict[str, Any]) -> bool:
+    """The swarm itself stopped this task before it ended: its node was drained, paused or lost."""
+    return task.get("DesiredState") in ("shutdown", "orphaned") and _state(task) not in ("complete", "failed", "rejected")
 
 
 def _state(task: dict[str, Any] | None) -> str:

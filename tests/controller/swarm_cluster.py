@@ -177,16 +177,17 @@ def _wait_for(node: Node) -> None:
 
 
 def _load_image(node: Node, image_id: str, source: docker.DockerClient) -> None:
-    """The runner image on the node, streamed from the host's engine when missing; others removed."""
+    """The runner image on the node, streamed from the host's engine when missing; others removed
+    after it is in (an older runner image shares most layers: the load keeps those it has)."""
     assert node.client is not None
-    for image in node.client.images.list():
-        if image.id != image_id:
-            with contextlib.suppress(docker.errors.APIError):
-                node.client.images.remove(image.id, force=True)
     try:
         node.client.images.get(image_id)
     except docker.errors.ImageNotFound:
         node.client.images.load(source.images.get(image_id).save(chunk_size=4 * 2**20, named=True))
+    for image in node.client.images.list():
+        if image.id != image_id:
+            with contextlib.suppress(docker.errors.APIError):
+                node.client.images.remove(image.id, force=True)
 
 
 def _join(members: list[Node]) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 import docker
 import pytest
 from swarm_cluster import BLIND, Node, swarm_cluster, unavailable
+from test_controller_cli import _run
 from test_controller_confinement import PROBE, _request
 
 from config import Settings
-from config.errors import ConfigError, JobCancelled, JobTimeout
+from config.errors import ConfigError, JobCancelled, JobInterrupted, JobTimeout
 from controller import Controller, JobProgress, JobStarted, SwarmBackend, Task
 from controller._backend import LABEL_INSTANCE, LABEL_JOB_ID
 from controller._reconcile import reap_containers
@@ -48,6 +49,8 @@ def swarm_settings(make_settings: Callable[..., Settings], cluster: list[Node]) 
         swarm={"manager_url": cluster[0].url, "node_check_timeout_seconds": 120},
         container={"memory_mb": 512, "cpus": 1.0, "train_timeout_seconds": 120},
         queue={"max_running": 4, "per_user_running": 1},
+        # The deadline and the drained node need jobs that run a while; the estimate would refuse them.
+        ml_engine={"check_time_estimate": False},
     )
 
 
@@ -81,6 +84,21 @@ async def test_the_node_check_labels_every_node_that_has_the_image(
     assert cluster[0].client is not None
     labelled = [n for n in cluster[0].client.api.nodes() if n["Spec"]["Labels"].get(image_label(runner_image))]
     assert len(labelled) == NODES
+
+
+async def test_admin_nodes_lists_each_node_with_its_free_capacity_and_the_image(
+    swarm_settings: Settings, cluster: list[Node], runner_image: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await _run(swarm_settings, "admin", "nodes", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["image"] == runner_image
+    by_name = {node["hostname"]: node for node in listed["nodes"]}
+    assert set(by_name) == {node.hostname for node in cluster}
+    assert all(node["has_image"] and 0 < node["free_cpus"] <= node["cpus"] for node in by_name.values())
+    assert by_name[cluster[0].hostname]["role"] == "manager" and by_name[cluster[1].hostname]["role"] == "worker"
+    assert await _run(swarm_settings, "admin", "nodes") == 0
+    table = capsys.readouterr().out
+    assert all(node.hostname in table for node in cluster) and "FREE CPUS" in table
 
 
 async def test_a_node_that_cannot_see_the_data_directory_is_named_at_start(
@@ -213,6 +231,7 @@ async def test_memory_cap_cancel_and_timeout_are_reported_as_on_one_engine(
         settings.data_dir / "hog",
         entrypoint=("python", "-c", "x = bytearray(600 * 2**20); print(len(x))"),
     )
+    hog = dataclasses.replace(hog, job_id="job_00000000f00d")
     sleeper = _request(
         settings, runner_image, settings.data_dir / "sleeper", entrypoint=("sh", "-c", "echo waiting; sleep 120")
     )
@@ -220,8 +239,11 @@ async def test_memory_cap_cancel_and_timeout_are_reported_as_on_one_engine(
     started = [await backend.start(hog), await backend.start(sleeper)]
     try:
         oom = await backend.wait(started[0].container_id, timeout=120)
-        assert oom is not None and oom.oom_killed and oom.exit_code == 137
-        assert await backend.wait(started[1].container_id, timeout=0.5) is None  # still running
+        assert oom is not None and oom.oom_killed and oom.exit_code == 137, await backend.logs_tail(
+            started[0].container_id
+        )
+        still = await backend.wait(started[1].container_id, timeout=0.5)
+        assert still is None, await backend.logs_tail(started[1].container_id)  # still running
         async for line in backend.stdout_lines(started[1].container_id, max_lines=1):
             assert line == "waiting"
         await backend.kill(started[1].container_id)
@@ -295,3 +317,69 @@ async def test_reconcile_removes_services_and_networks_of_a_dead_controller(
         await asyncio.sleep(0.25)
     assert not _job_networks(cluster)
 
+
+
+async def test_draining_a_node_mid_run_loses_no_job(
+    swarm_settings: Settings,
+    backend: SwarmBackend,
+    upload,
+    heavy_frame,
+    cluster: list[Node],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Three jobs of a CPU each on two nodes of two CPUs: both nodes get one. Node 2 is drained
+    while they run: its job is reported as interrupted, naming the node, and runs when submitted
+    again; the others finish."""
+    api = cluster[0].client.api
+    drained = cluster[1].hostname
+    users = [f"user{i}" for i in range(3)]
+    datasets = {user: upload(user, heavy_frame(6000, seed=i)) for i, user in enumerate(users)}
+
+    def task(user: str) -> Task:
+        return Task.train(
+            user_id=user,
+            model_type="random_forest",
+            dataset_id=datasets[user].dataset_id,
+            target_column="label",
+            hyperparameters={"n_estimators": 300},
+        )
+
+    with Store.from_settings(swarm_settings) as store:
+        async with Controller(settings=swarm_settings, store=store, backend=backend) as controller:
+            handles = [await controller.submit(task(user)) for user in users]
+            nodes: dict[str, str] = {}
+            while len(nodes) < len(handles):  # each job's task running on its node
+                for handle in handles:
+                    record = store.get_job_admin(handle.job_id)
+                    info = await backend.inspect(record.container_id) if record.container_id else None
+                    if info is not None and info.status == "running":
+                        nodes[handle.job_id] = info.node
+                await asyncio.sleep(0.2)
+            assert set(nodes.values()) == {node.hostname for node in cluster}, nodes
+            assert await _run(swarm_settings, "admin", "containers", "--json") == 0
+            listed = json.loads(capsys.readouterr().out)
+            assert {row["labels"][LABEL_JOB_ID]: row["node"] for row in listed} == nodes
+
+            _set_availability(api, drained, "drain")
+            try:
+                ended = await asyncio.gather(*(handle.result() for handle in handles), return_exceptions=True)
+                lost = [handle for handle, end in zip(handles, ended) if nodes[handle.job_id] == drained]
+                assert all(isinstance(ended[handles.index(h)], JobInterrupted) for h in lost), ended
+                assert all(
+                    not isinstance(end, BaseException) for h, end in zip(handles, ended) if h not in lost
+                ), ended
+                again = [await controller.submit(task(store.get_job_admin(h.job_id).user_id)) for h in lost]
+                rerun = [await handle.result() for handle in again]
+            finally:
+                _set_availability(api, drained, "active")
+        for handle in lost:
+            job = store.get_job_admin(handle.job_id)
+            assert job.state == JobState.INTERRUPTED and job.exit_reason == ExitReason.INTERRUPTED
+            assert drained in (job.user_message or "") + (job.log_tail or "") + str(job.spec), job
+        assert all(outcome.job.state == JobState.SUCCEEDED for outcome in rerun)
+    assert not _services(cluster) and not _job_networks(cluster)
+
+
+def _set_availability(api: docker.APIClient, hostname: str, availability: str) -> None:
+    [node] = [n for n in api.nodes() if n["Description"]["Hostname"] == hostname]
+    api.update_node(node["ID"], node["Version"]["Index"], {**node["Spec"], "Availability": availability})
