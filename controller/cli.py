@@ -92,6 +92,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     nodes.set_defaults(func=_admin_nodes)
 
+    load = commands.add_parser(
+        "load-image", help="copy the current runner image from the local engine to another engine (a swarm node)"
+    )
+    load.add_argument(
+        "--engine", required=True, action="append", metavar="URL", help="the node's engine API; repeat for more"
+    )
+    load.set_defaults(func=_admin_load_image)
+
     kill = commands.add_parser("kill", help="cancel a job: kill its container, mark it cancelled")
     kill.add_argument("job_id")
     kill.set_defaults(func=_admin_kill)
@@ -103,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gc.set_defaults(func=_admin_gc)
 
-    for parser in (listing, one, containers, nodes, kill, gc):
+    for parser in (listing, one, containers, nodes, load, kill, gc):
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -387,6 +395,35 @@ async def _admin_nodes(args: argparse.Namespace, settings: Settings) -> int:
             for n in nodes
         ],
     )
+    return 0
+
+
+async def _admin_load_image(args: argparse.Namespace, settings: Settings) -> int:
+    """`docker save | docker load` over the engine APIs: no registry needed."""
+    import docker
+
+    from controller.image import copy_image
+
+    image = settings.runner.image or await asyncio.to_thread(_current_image_tag, settings)
+    report = []
+    source = docker.from_env()
+    try:
+        for url in args.engine:
+            target = docker.DockerClient(base_url=url, timeout=1800)
+            try:
+                copied = await asyncio.to_thread(copy_image, source, target, image=image)
+            except docker.errors.DockerException as error:
+                print(f"{url}: {error}", file=sys.stderr)
+                return 2
+            finally:
+                target.close()
+            report.append({"engine": url, "image": image, "copied": copied})
+    finally:
+        source.close()
+    if args.json:
+        _print_json(report)
+    for row in [] if args.json else report:
+        print(f"{row['engine']}: {'loaded' if row['copied'] else 'already had'} {row['image']}")
     return 0
 
 

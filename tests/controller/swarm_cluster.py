@@ -27,6 +27,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from controller.image import copy_image
+
 BASE = Path("/var/tmp/statagent-swarm")
 BLIND = BASE / "blind"
 _PREFIX = "statagent-sw"  # network namespaces: statagent-sw-hub, statagent-sw-1, ...
@@ -180,10 +182,7 @@ def _load_image(node: Node, image_id: str, source: docker.DockerClient) -> None:
     """The runner image on the node, streamed from the host's engine when missing; others removed
     after it is in (an older runner image shares most layers: the load keeps those it has)."""
     assert node.client is not None
-    try:
-        node.client.images.get(image_id)
-    except docker.errors.ImageNotFound:
-        node.client.images.load(source.images.get(image_id).save(chunk_size=4 * 2**20, named=True))
+    copy_image(source, node.client, image=image_id)
     for image in node.client.images.list():
         if image.id != image_id:
             with contextlib.suppress(docker.errors.APIError):
