@@ -19,6 +19,7 @@ from config.errors import ConfigError
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "Settings",
+    "SwarmSettings",
     "load_settings",
 ]
 
@@ -167,6 +168,15 @@ class AnthropicSettings(_Section):
     max_column_name_chars: int = Field(default=64, ge=8)
 
 
+class SwarmSettings(_Section):
+    """The Docker Swarm cluster jobs run on when `backend: swarm`."""
+
+    # A manager's engine API (unix:///var/run/docker.sock, tcp://host:2376); null: DOCKER_HOST or the local socket.
+    manager_url: str | None = None
+    # How long the start-up check waits for each node's test job.
+    node_check_timeout_seconds: float = Field(default=60, gt=0, le=600)
+
+
 class LoggingSettings(_Section):
     level: str = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
@@ -176,6 +186,9 @@ class Settings(_Section):
     """The whole configuration, validated. Build it with `load_settings`."""
 
     data_dir: Path = Path("data")
+    # docker: every job on one Docker engine; swarm: on a Docker Swarm cluster (see README).
+    backend: Literal["docker", "swarm"] = "docker"
+    swarm: SwarmSettings = SwarmSettings()
     runner: RunnerSettings = RunnerSettings()
     container: ContainerSettings = ContainerSettings()
     queue: QueueSettings = QueueSettings()

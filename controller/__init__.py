@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from controller._docker import DockerBackend
     from controller._events import JobEvent, JobFinished, JobOutcome, JobProgress, JobQueued, JobStarted
     from controller._lock import ControllerRunning
+    from controller._swarm import SwarmBackend
     from controller.task import Task, build_spec
 
 # Loaded on first use, so that `controller.cli` can register its commands without docker.
@@ -37,6 +38,7 @@ _HOMES = {
     "JobQueued": "controller._events",
     "JobStarted": "controller._events",
     "ControllerRunning": "controller._lock",
+    "SwarmBackend": "controller._swarm",
     "Task": "controller.task",
     "build_spec": "controller.task",
 }

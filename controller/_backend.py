@@ -1,9 +1,10 @@
 """The container backend interface: what the controller needs from whatever runs job containers.
 
 The controller speaks only this Protocol. `DockerBackend` (controller/_docker.py) implements it
-on one Docker engine. The warm pool (controller/_pool.py) is built on it too: it starts its containers through `start`
-before their jobs exist. The shape leaves room for Kubernetes Jobs (ids are opaque strings,
-labels become label selectors).
+on one Docker engine, `SwarmBackend` (controller/_swarm.py) as swarm services on a Docker Swarm
+cluster; `make_backend` picks one from the configuration. The warm pool (controller/_pool.py) is
+built on the docker backend: it starts its containers through `start` before their jobs exist. The
+shape leaves room for Kubernetes Jobs (ids are opaque strings, labels become label selectors).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from config import ContainerSettings
+from config import ContainerSettings, Settings
 from runner.spec import INPUT_DIR, JOB_ROOT, MODEL_DIR, OUTPUT_DIR
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ContainerInfo",
     "ContainerRequest",
     "StartedContainer",
+    "make_backend",
 ]
 
 # Labels on every job container. `statagent.job_id` marks a container as a job container.
@@ -115,6 +117,8 @@ class StartedContainer:
 class ContainerExit:
     exit_code: int
     oom_killed: bool
+    # Why the job's machine stopped it ('' when it ended by itself): a cluster node drained or lost.
+    lost: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class ContainerInfo:
     running: bool
     image: str
     labels: dict[str, str] = field(default_factory=dict)
+    node: str = ""  # the cluster node it runs on ('' on a single engine)
 
     @property
     def job_id(self) -> str:
@@ -156,6 +161,10 @@ class ContainerInfo:
 
 class ContainerBackend(Protocol):
     """Runs job containers. Every method is safe to call on the event loop."""
+
+    # True: the job's output folder is capped by a tmpfs the controller mounts on its own host,
+    # which the engine's mounts see. False: the backend caps it where the job runs.
+    caps_output_on_host: bool
 
     async def resolve_image(self, reference: str) -> str:
         """The image id of `reference`; RunnerImageMissing naming it when absent."""
@@ -195,3 +204,14 @@ class ContainerBackend(Protocol):
 
     async def close(self) -> None:
         """Release connections and threads."""
+
+
+def make_backend(settings: Settings, *, max_threads: int = 64) -> ContainerBackend:
+    """The backend `settings.backend` names (imported here: each pulls in the docker SDK)."""
+    if settings.backend == "swarm":
+        from controller._swarm import SwarmBackend
+
+        return SwarmBackend(settings=settings, max_threads=max_threads)
+    from controller._docker import DockerBackend
+
+    return DockerBackend(max_threads=max_threads)

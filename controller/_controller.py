@@ -28,8 +28,7 @@ from config.errors import (
     UploadError,
 )
 from config.log import get_logger
-from controller._backend import ContainerBackend
-from controller._docker import DockerBackend
+from controller._backend import ContainerBackend, make_backend
 from controller._events import (
     JobEvent,
     JobFinished,
@@ -200,7 +199,9 @@ class Controller:
         self._store = store
         self._owns_backend = backend is None
         # Each running job holds two of the backend's threads (its wait and its output stream).
-        self._backend: ContainerBackend = backend or DockerBackend(max_threads=2 * settings.queue.running_cap + 8)
+        self._backend: ContainerBackend = backend or make_backend(
+            settings, max_threads=2 * settings.queue.running_cap + 8
+        )
         self.instance_id = instance_id or f"ctl-{secrets.token_hex(6)}"
         self._ctx = JobContext(settings, store, self._backend, self.instance_id)
         self._lines = {lane: FairQueue() for lane in _Lane}
@@ -273,7 +274,8 @@ class Controller:
         self._ctx = JobContext(self._settings, self._store, self._backend, self.instance_id)
         lock = await asyncio.to_thread(ControllerLock.acquire, settings.data_dir, instance_id=self.instance_id)
         try:
-            await asyncio.to_thread(check_mounting, settings.data_dir)
+            if self._backend.caps_output_on_host:
+                await asyncio.to_thread(check_mounting, settings.data_dir)
             await asyncio.to_thread(self._store.sweep_temp)
             await self._reconcile()  # also removes a dead predecessor's pool and any of an older config
             await self._resume_queued(image_id)

@@ -31,7 +31,7 @@ from controller._backend import (
     StartedContainer,
 )
 
-__all__ = ["DockerBackend"]
+__all__ = ["DockerBackend", "LOG_CONFIG", "job_ulimits", "split_lines"]
 
 log = get_logger(__name__)
 
@@ -43,10 +43,24 @@ _LOG_MAX_SIZE = "10m"
 _MAX_LINE_BYTES = 64 * 1024
 _LOG_TAIL_CHARS = 8000
 _GVISOR = "runsc"
+LOG_CONFIG = {"max-size": _LOG_MAX_SIZE, "max-file": "1"}
+
+
+def job_ulimits(request: ContainerRequest) -> list[Ulimit]:
+    """RLIMIT_FSIZE, RLIMIT_NOFILE and RLIMIT_CPU of every process in a job's container."""
+    cpu = math.ceil(request.cpu_seconds)
+    return [
+        Ulimit(name="fsize", soft=request.max_file_bytes, hard=request.max_file_bytes),
+        Ulimit(name="nofile", soft=request.limits.max_open_files, hard=request.limits.max_open_files),
+        Ulimit(name="cpu", soft=cpu, hard=cpu),
+    ]
 
 
 class DockerBackend:
     """Job containers on the engine `client` talks to (`docker.from_env()` by default)."""
+
+    # The controller caps each job's output with a tmpfs it mounts on this (the engine's) host.
+    caps_output_on_host = True
 
     def __init__(self, client: docker.DockerClient | None = None, *, max_threads: int = 64) -> None:
         self._executor = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="docker")
@@ -131,19 +145,13 @@ class DockerBackend:
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_mb}m,mode=1777"},
-            ulimits=[
-                Ulimit(name="fsize", soft=request.max_file_bytes, hard=request.max_file_bytes),
-                Ulimit(name="nofile", soft=limits.max_open_files, hard=limits.max_open_files),
-                Ulimit(name="cpu", soft=math.ceil(request.cpu_seconds), hard=math.ceil(request.cpu_seconds)),
-            ],
+            ulimits=job_ulimits(request),
             mounts=[
                 Mount(target=target, source=str(source), type="bind", read_only=read_only)
                 for source, target, read_only in request.mounts()
             ],
             runtime=runtime,
-            log_config=LogConfig(
-                type=LogConfig.types.JSON, config={"max-size": _LOG_MAX_SIZE, "max-file": "1"}
-            ),
+            log_config=LogConfig(type=LogConfig.types.JSON, config=LOG_CONFIG),
         )
         began = time.perf_counter()
         created = api.create_container(
@@ -182,7 +190,7 @@ class DockerBackend:
                 stream = self._api(
                     "logs", container_id, stdout=True, stderr=False, stream=True, follow=True
                 )
-                for line in _split_lines(stream):
+                for line in split_lines(stream):
                     if done.is_set():
                         break
                     deliver(line)
@@ -303,7 +311,7 @@ def _info(container_id: str, data: dict[str, Any]) -> ContainerInfo:
     return ContainerInfo(container_id, name, status, running, image, dict(labels))
 
 
-def _split_lines(chunks: Any) -> Any:
+def split_lines(chunks: Any) -> Any:
     """Lines (decoded, without the newline) from a stream of byte chunks; overlong lines are cut."""
     buffer = b""
     skipping = False

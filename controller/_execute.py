@@ -356,13 +356,16 @@ def make_output(settings: Settings, output_dir: Path) -> None:
     output_dir.mkdir(mode=0o755)
     uid, gid = (int(part) for part in settings.runner.user.split(":"))
     quotas = settings.quotas
-    mount_output(
-        output_dir,
-        size_mb=quotas.max_artifacts_mb,
-        max_files=quotas.max_artifacts + _SPARE_INODES,
-        uid=uid,
-        gid=gid,
-    )
+    if ctx.backend.caps_output_on_host:
+        mount_output(
+            output_dir,
+            size_mb=quotas.max_artifacts_mb,
+            max_files=quotas.max_artifacts + _SPARE_INODES,
+            uid=uid,
+            gid=gid,
+        )
+    else:  # the job runs elsewhere: it gets the folder itself, and its backend caps it there
+        os.chown(output_dir, uid, gid)
 
 
 def container_request(
@@ -512,6 +515,11 @@ async def _collect(
             ),
         )
     assert exit_ is not None
+    if exit_.lost:
+        raise JobInterrupted(
+            f"lost: {exit_.lost}",
+            user_message="The machine running the job left the cluster before it finished. Please start it again.",
+        )
     if exit_.oom_killed:
         memory_mb = settings.uploads.ingest_memory_mb if job.kind == JobKind.INGEST else settings.container.memory_mb
         run.peak_memory = max(run.peak_memory or 0, memory_mb * 2**20)

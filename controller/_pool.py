@@ -62,7 +62,13 @@ class PoolSlot:
 
 def pool_size(settings: Settings) -> int:
     """How many idle containers the pool keeps: `pool.size` (default the running cap), fewer
-    when they would not fit in the host's memory beside running_cap jobs at their memory cap."""
+    when they would not fit in the host's memory beside running_cap jobs at their memory cap.
+
+    None on a swarm: a pool container is placed before its job exists, so the scheduler could not
+    place the job by its reservations, and its folders would be on whichever node it landed on.
+    """
+    if settings.backend == "swarm":
+        return 0
     running_cap = settings.queue.running_cap
     wanted = settings.pool.size if settings.pool.size is not None else running_cap
     if wanted == 0:

@@ -34,7 +34,7 @@ from runner.spec import ModelType
 from store import DatasetRecord, JobRecord, JobState, Store
 
 if TYPE_CHECKING:
-    from controller._docker import DockerBackend
+    from controller._backend import ContainerBackend
 
 __all__ = ["register"]
 
@@ -84,8 +84,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     one.add_argument("job_id")
     one.set_defaults(func=_admin_job)
 
-    containers = commands.add_parser("containers", help="job containers on the engine, by label")
+    containers = commands.add_parser("containers", help="job containers (swarm: job services) by label")
     containers.set_defaults(func=_admin_containers)
+
+    nodes = commands.add_parser(
+        "nodes", help="swarm nodes: free CPU and memory, and whether each has the current runner image"
+    )
+    nodes.set_defaults(func=_admin_nodes)
+
+    load = commands.add_parser(
+        "load-image", help="copy the current runner image from the local engine to another engine (a swarm node)"
+    )
+    load.add_argument(
+        "--engine", required=True, action="append", metavar="URL", help="the node's engine API; repeat for more"
+    )
+    load.set_defaults(func=_admin_load_image)
 
     kill = commands.add_parser("kill", help="cancel a job: kill its container, mark it cancelled")
     kill.add_argument("job_id")
@@ -98,7 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gc.set_defaults(func=_admin_gc)
 
-    for parser in (listing, one, containers, kill, gc):
+    for parser in (listing, one, containers, nodes, load, kill, gc):
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -228,11 +241,11 @@ def _outcome_report(outcome: JobOutcome) -> dict[str, Any]:
 # ------------------------------------------------------------------ admin
 
 
-def _docker_backend() -> DockerBackend:
-    """The engine client, imported here so that other commands and `--help` skip the docker SDK."""
-    from controller._docker import DockerBackend
+def _backend(settings: Settings) -> ContainerBackend:
+    """The configured backend, imported here so that other commands and `--help` skip the docker SDK."""
+    from controller._backend import make_backend
 
-    return DockerBackend()
+    return make_backend(settings)
 
 
 async def _admin_jobs(args: argparse.Namespace, settings: Settings) -> int:
@@ -273,7 +286,7 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
             return _refused(error)
     container = None
     if job.container_id:
-        backend = _docker_backend()
+        backend = _backend(settings)
         try:
             container = await backend.inspect(job.container_id)
         finally:
@@ -318,7 +331,7 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int:
-    backend = _docker_backend()
+    backend = _backend(settings)
     try:
         containers = await backend.list_jobs()
     finally:
@@ -333,11 +346,12 @@ async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int
         _print_json(rows)
         return 0
     _print_table(
-        ["CONTAINER", "STATUS", "JOB", "USER", "KIND", "RUNTIME", "CONTROLLER", "CREATED", "DATA DIR"],
+        ["CONTAINER", "STATUS", "NODE", "JOB", "USER", "KIND", "RUNTIME", "CONTROLLER", "CREATED", "DATA DIR"],
         [
             [
                 row["container_id"][:12],
                 row["status"],
+                row["node"] or "-",
                 row["job_id"],
                 row["user_id"],
                 row["kind"],
@@ -365,9 +379,81 @@ def _container_row(container: ContainerInfo, job: JobRecord | None) -> dict[str,
     return row
 
 
+async def _admin_nodes(args: argparse.Namespace, settings: Settings) -> int:
+    """Runs the node check (a test job per node) first: "has image" means a job ran it there."""
+    if settings.backend != "swarm":
+        print("`admin nodes` lists swarm nodes; this configuration runs jobs on one engine (backend: docker)")
+        return 2
+    from controller._swarm import SwarmBackend
+
+    backend = _backend(settings)
+    assert isinstance(backend, SwarmBackend)
+    try:
+        image = settings.runner.image or await asyncio.to_thread(_current_image_tag, settings)
+        try:
+            await backend.resolve_image(image)
+        except StatAgentError as error:  # no node has it: still list them
+            log.warning("runner image not usable on the swarm", image=image, error=str(error))
+        nodes = await backend.nodes()
+    finally:
+        await backend.close()
+    if args.json:
+        _print_json({"image": image, "nodes": nodes})
+        return 0
+    print(f"runner image: {image}")
+    _print_table(
+        ["NODE", "ROLE", "STATE", "AVAILABILITY", "CPUS", "FREE CPUS", "MEMORY MB", "FREE MB", "IMAGE", "RUNTIME"],
+        [
+            [
+                n.hostname,
+                n.role,
+                n.state,
+                n.availability,
+                _number(n.cpus, 1),
+                _number(n.free_cpus, 1),
+                str(n.memory_mb),
+                str(n.free_memory_mb),
+                "yes" if n.has_image else "no",
+                n.runtime or "-",
+            ]
+            for n in nodes
+        ],
+    )
+    return 0
+
+
+async def _admin_load_image(args: argparse.Namespace, settings: Settings) -> int:
+    """`docker save | docker load` over the engine APIs: no registry needed."""
+    import docker
+
+    from controller.image import copy_image
+
+    image = settings.runner.image or await asyncio.to_thread(_current_image_tag, settings)
+    report = []
+    source = docker.from_env()
+    try:
+        for url in args.engine:
+            target = docker.DockerClient(base_url=url, timeout=1800)
+            try:
+                copied = await asyncio.to_thread(copy_image, source, target, image=image)
+            except docker.errors.DockerException as error:
+                print(f"{url}: {error}", file=sys.stderr)
+                return 2
+            finally:
+                target.close()
+            report.append({"engine": url, "image": image, "copied": copied})
+    finally:
+        source.close()
+    if args.json:
+        _print_json(report)
+    for row in [] if args.json else report:
+        print(f"{row['engine']}: {'loaded' if row['copied'] else 'already had'} {row['image']}")
+    return 0
+
+
 async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
     """Mark the job cancelled first, so its controller reads the kill as a cancellation."""
-    backend = _docker_backend()
+    backend = _backend(settings)
     try:
         with Store.from_settings(settings) as store:
             try:
@@ -406,7 +492,7 @@ async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _admin_gc(args: argparse.Namespace, settings: Settings) -> int:
     """The reconcile step for whatever no live controller owns; never touches a live one's jobs."""
-    backend = _docker_backend()
+    backend = _backend(settings)
     try:
         with Store.from_settings(settings) as store:
             report = await _collect_garbage(settings, store, backend)
@@ -425,7 +511,7 @@ async def _admin_gc(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _collect_garbage(settings: Settings, store: Store, backend: DockerBackend) -> dict[str, Any]:
+async def _collect_garbage(settings: Settings, store: Store, backend: ContainerBackend) -> dict[str, Any]:
     report = await _clean_after_dead_controllers(settings, store, backend)
     # Neither touches anything a live controller uses, so both run beside one too.
     expired = await asyncio.to_thread(expire_outputs, store, days=settings.retention.output_days)
@@ -434,23 +520,32 @@ async def _collect_garbage(settings: Settings, store: Store, backend: DockerBack
     return report
 
 
-def _prune_images(settings: Settings, backend: DockerBackend) -> list[str]:
+def _prune_images(settings: Settings, backend: ContainerBackend) -> list[str]:
     """Remove old runner images: all but this checkout's and the one before it."""
-    from controller._controller import _REPO_ROOT
-    from controller.image import prune_runner_images, runner_image_tag
+    from controller.image import prune_runner_images
 
     runner = settings.runner
-    if runner.image:  # pinned: the service does not run by the hash tags, the operator keeps images
+    # Pinned: the service does not run by the hash tags, the operator keeps images. On a swarm
+    # each node holds its own copy, which the operator loaded there and removes there.
+    if runner.image or settings.backend == "swarm":
         return []
     return prune_runner_images(
-        backend.client,
+        backend.client,  # type: ignore[attr-defined]  # the docker backend's engine
         repository=runner.image_repository,
-        current=runner_image_tag(root=_REPO_ROOT, repository=runner.image_repository),
+        current=_current_image_tag(settings),
     )
 
 
+def _current_image_tag(settings: Settings) -> str:
+    """The runner image tag of this checkout (a content hash), as the controller computes it."""
+    from controller._controller import _REPO_ROOT
+    from controller.image import runner_image_tag
+
+    return runner_image_tag(root=_REPO_ROOT, repository=settings.runner.image_repository)
+
+
 async def _clean_after_dead_controllers(
-    settings: Settings, store: Store, backend: DockerBackend
+    settings: Settings, store: Store, backend: ContainerBackend
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
         "containers_removed": [],

@@ -27,6 +27,7 @@ from config.log import get_logger
 __all__ = [
     "DEFAULT_REPOSITORY",
     "LOCAL_BASE",
+    "copy_image",
     "prune_runner_images",
     "resolve_runner_image",
     "runner_image_tag",
@@ -82,6 +83,19 @@ def resolve_runner_image(client: docker.DockerClient, *, tag: str) -> str:
         return client.images.get(tag).id
     except docker.errors.ImageNotFound as error:
         raise RunnerImageMissing(tag) from error
+
+
+def copy_image(source: docker.DockerClient, target: docker.DockerClient, *, image: str) -> bool:
+    """Stream `docker save` of `image` from `source` into `docker load` on `target` (another
+    engine, e.g. a swarm node) unless it has that exact image ID already; True when copied.
+    Layers the target has are kept, so an image that shares its base loads quickly."""
+    image_id = source.images.get(image).id
+    try:
+        target.images.get(image_id)
+        return False
+    except docker.errors.ImageNotFound:
+        target.images.load(source.images.get(image_id).save(chunk_size=4 * 2**20, named=True))
+    return True
 
 
 def prune_runner_images(client: docker.DockerClient, *, repository: str, current: str) -> list[str]:
