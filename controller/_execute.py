@@ -294,7 +294,7 @@ def _prepare(
         shutil.rmtree(leftover, ignore_errors=True)
     input_dir.mkdir(parents=True, mode=0o755)
     _write_input(input_dir, job, spec, source)
-    make_output(ctx.settings, output_dir)
+    make_output(ctx, output_dir)
     return container_request(
         ctx, kind=job.kind, folder=job_dir, image_id=image_id, job=job, model_dir=model_dir
     )
@@ -351,8 +351,9 @@ def _write_input(input_dir: Path, job: JobRecord, spec: AnySpec, source: Path) -
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
-def make_output(settings: Settings, output_dir: Path) -> None:
-    """Create a job's output folder as its own size- and inode-capped tmpfs."""
+def make_output(ctx: JobContext, output_dir: Path) -> None:
+    """Create a job's output folder, as its own size- and inode-capped tmpfs when the job runs here."""
+    settings = ctx.settings
     output_dir.mkdir(mode=0o755)
     uid, gid = (int(part) for part in settings.runner.user.split(":"))
     quotas = settings.quotas

@@ -220,7 +220,7 @@ class WarmPool:
         for name in (INPUT_DIR, MODEL_DIR):
             (folder / name).mkdir(mode=0o755)
             os.chmod(folder / name, 0o755)  # whatever the umask: the job's uid reads these
-        make_output(self._ctx.settings, folder / OUTPUT_DIR)
+        make_output(self._ctx, folder / OUTPUT_DIR)
 
     async def _discard(self, slot: PoolSlot) -> None:
         """Remove a container that holds no job, and its folder."""
