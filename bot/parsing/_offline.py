@@ -70,8 +70,8 @@ _SMALL_TALK = _whole(
     r"(?:\s*,?\s*(?:thanks|bot|mate|!))*"
 )
 _SMALL_TALK_REPLY = "You're welcome! Send another table or ask for another model whenever you like."
-# Things people ask that the bot does not do yet, each with the nearest thing it does.
-_NOT_YET = [
+# Requests the dialogue answers elsewhere (explore, compare, tune) when they name their columns: how to ask.
+_HOW_TO_ASK = [
     (
         _any(r"\bcorrelat\w*|\bcovariance\b"),
         "Which columns? Name two, as in 'correlation between price and carat', or one, as in "
@@ -84,14 +84,14 @@ _NOT_YET = [
     ),
     (
         _any(r"\b(?:tun(?:e|ing)|grid[\s-]*search|hyper[\s-]*parameter\s+search|optimi[sz]e\s+the)\b"),
-        "I can't tune settings automatically yet. Set them yourself, for example 'random forest for price "
-        "with 300 trees and depth 8', and compare the scores in /models.",
+        "Which model should I tune, and for which column? For example 'tune the random forest for price' "
+        "or /tune random_forest price.",
     ),
     (
         _any(r"\b(?:which|what)\s+(?:\w+\s+)?(?:model|algorithm|method)\s+(?:is|would\s+be|works)\s+best\b"
              r"|\bbest\s+(?:model|algorithm)\b|\bcompare\s+(?:the\s+|my\s+)?models\b"),
-        "I can't pick the best model for you yet. Train two or three (for example a linear regression "
-        "and a random forest for the same column) and compare their scores in /models.",
+        "Which column should the models predict? For example 'which model is best for price?' or "
+        "/compare price.",
     ),
 ]
 # A question about a model's coefficient table ("is rm significant?"): the latest model's details.
@@ -304,10 +304,10 @@ def _slash_intent(text: str) -> tuple[Intent | None, str]:
 
 
 def _short_answer(text: str) -> str | None:
-    """The answer to small talk, or the "not yet" of something the bot does not do."""
+    """The answer to small talk, or how to ask for an analysis named without its columns."""
     if _SMALL_TALK.match(text):
         return _SMALL_TALK_REPLY
-    return next((sentence for pattern, sentence in _NOT_YET if pattern.search(text)), None)
+    return next((sentence for pattern, sentence in _HOW_TO_ASK if pattern.search(text)), None)
 
 
 def _intent(
