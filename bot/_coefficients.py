@@ -16,13 +16,21 @@ from pydantic import ValidationError
 from bot._messages import Text
 from runner.spec import INTERCEPT, CoefficientRow, FitStatistics, Inference
 
-__all__ = ["coefficient_replies", "coefficient_texts", "significance", "stored_inference", "term_answers"]
+__all__ = [
+    "coefficient_replies",
+    "coefficient_texts",
+    "significance",
+    "significant_terms",
+    "stored_inference",
+    "term_answers",
+]
 
 SIGNIF_CODES = "Signif. codes: 0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
 _TERM_WIDTH = 20
 # R's summary: 4 significant digits for estimates, 3 decimals for t/z, 3 for p-values.
 _DIGITS = 4
 _MAX_DECIMALS = 8
+_SIGNIFICANCE = re.compile(r"\bsignifican|\bp[\s-]*values?\b", re.IGNORECASE)
 _TINY_P = 2.2e-16  # R: .Machine$double.eps, printed "< 2e-16"
 _STARS = ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, "."))
 _METHODS = {"ols": "OLS", "logit": "logit", "penalized": "penalized fit"}
@@ -75,6 +83,29 @@ def term_answers(inference: Inference | None, text: str) -> str | None:
     lines = [_term_answer(inference, row) for row in named]
     lines += [f"{term}: not estimated, it is a linear combination of other terms (R shows NA)." for term in missing]
     return "\n".join(lines) or None
+
+
+def significant_terms(inference: Inference | None, text: str) -> str | None:
+    """Which terms pass at 5% when the words ask ("which predictors are significant?"); else None."""
+    if inference is None or inference.method == "penalized" or not _SIGNIFICANCE.search(text):
+        return None
+    tested = [row for row in inference.coefficients if row.term != INTERCEPT and row.p_value is not None]
+    if not tested:
+        return None
+    yes = [row.term for row in tested if row.p_value < 0.05]
+    no = [row.term for row in tested if row.p_value >= 0.05]
+    if not no:
+        return f"At the 5% level every term is significant: {_and(yes)}."
+    if not yes:
+        return f"At the 5% level no term is significant ({_and(no)})."
+    return (
+        f"At the 5% level {_and(yes)} {'is' if len(yes) == 1 else 'are'} significant; "
+        f"{_and(no)} {'is' if len(no) == 1 else 'are'} not."
+    )
+
+
+def _and(terms: Sequence[str]) -> str:
+    return terms[0] if len(terms) == 1 else ", ".join(terms[:-1]) + f" and {terms[-1]}"
 
 
 def _term_answer(inference: Inference, row: CoefficientRow) -> str:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot._coefficients import coefficient_replies, stored_inference, term_answers
+from bot._coefficients import coefficient_replies, significant_terms, stored_inference, term_answers
 from bot._format import (
     HELP,
     clip,
@@ -718,17 +718,21 @@ class Dialogue:
     # -- models --------------------------------------------------------------------------
 
     async def _show_model(self, user_id: str, sink: Sink, model_id: str, *, question: str = "") -> None:
-        """The model's details and coefficient table; then a sentence on each column the question names."""
+        """The model's details and coefficient table; a question naming columns gets only a sentence
+        on each ("is age significant?"), and one on significance the terms that pass at 5%."""
         if not model_id:
             await sink.send(Text("Which model? Write /model ID; /models lists your models."))
             return
         model = await asyncio.to_thread(self._store.get_model, user_id=user_id, model_id=model_id)
-        await sink.send(Text(format_model(model)))
         inference = stored_inference(model.metadata)
-        for reply in coefficient_replies(inference):
-            await sink.send(reply)
         if answers := term_answers(inference, question):
             await sink.send(Text(answers))
+            return
+        await sink.send(Text(format_model(model)))
+        for reply in coefficient_replies(inference):
+            await sink.send(reply)
+        if verdict := significant_terms(inference, question):
+            await sink.send(Text(verdict))
 
     async def _offer_delete(self, user_id: str, sink: Sink, model_id: str) -> None:
         if not model_id:

@@ -7,7 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from bot import Text
-from bot._coefficients import coefficient_replies, coefficient_texts, significance, stored_inference, term_answers
+from bot._coefficients import (
+    coefficient_replies,
+    coefficient_texts,
+    significance,
+    significant_terms,
+    stored_inference,
+    term_answers,
+)
 from runner._inference import coefficient_table
 from runner.pipeline import build_pipeline, prepare_training
 from runner.spec import MAX_INFERENCE_TERMS, CoefficientRow, Inference, ModelType, TrainSpec
@@ -157,3 +164,23 @@ def test_a_question_naming_columns_gets_a_sentence_per_term():
         "city[Riverton]: set to exactly zero by the penalty, so the model does not use it.\n"
         "size: 2440 per unit (penalized, so no p-value to test it)."
     )
+
+
+def test_a_question_on_significance_names_the_terms_that_pass_at_five_percent():
+    ols = _table("mpg", ModelType.LINEAR)  # R: wt 1.12e-06, hp 0.00145
+    assert significant_terms(ols, "which predictors are significant?") == (
+        "At the 5% level every term is significant: wt and hp."
+    )
+    assert significant_terms(ols, "what are the coefficients?") is None  # not asked
+    rows = [
+        CoefficientRow(term="(Intercept)", estimate=1.0, p_value=0.9),
+        CoefficientRow(term="poverty", estimate=0.4, p_value=0.005),
+        CoefficientRow(term="single", estimate=0.6, p_value=1e-11),
+        CoefficientRow(term="urban", estimate=0.01, p_value=0.48),
+    ]
+    mixed = Inference(method="ols", response="murder", rows=51, coefficients=rows, note="")
+    assert significant_terms(mixed, "show the p-values") == (
+        "At the 5% level poverty and single are significant; urban is not."
+    )
+    penalized = mixed.model_copy(update={"method": "penalized"})
+    assert significant_terms(penalized, "which are significant?") is None  # no p-values to test

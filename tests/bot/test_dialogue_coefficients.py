@@ -46,9 +46,13 @@ async def test_the_table_follows_the_training_answer_and_comes_back_by_id_and_by
     jobs = await ana.says("/jobs")
     answer = await ana.says("is size significant?")
     assert f"ℹ️ Using your latest model, {model_id}." in ana.sink.texts()
-    assert _tables(ana) == [table.text] * 3  # from the stored record, no new job
+    assert _tables(ana) == [table.text] * 2  # only the sentence, from the stored record: no new job
     assert re.fullmatch(r"size: [\d.]+ per unit, p [<=] \S+ \*+: significant at the 5% level\.", answer)
     assert await ana.says("/jobs") == jobs
+
+    verdict = await ana.says("which predictors are significant?")
+    assert _tables(ana) == [table.text] * 3  # the table, then which terms pass
+    assert verdict.startswith("At the 5% level ") and "size" in verdict
 
 
 async def test_a_coefficient_question_before_any_model_says_how_to_get_one(user):
