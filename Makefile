@@ -49,7 +49,7 @@ service-image: runner-image compose
 
 ## test: the whole test suite, runner image selftest included (PYTEST_ARGS=... to narrow)
 test: setup
-	$(VENV)/bin/pytest -q -ra $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -ra --durations=25 $(PYTEST_ARGS)
 
 ## run: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else a short demo in the terminal
 run: setup

@@ -180,10 +180,11 @@ async def execute(
     try:
         if ctx.pool is not None and job.kind in POOLED_KINDS:
             slot = await ctx.pool.claim(image_id)
+        if slot is not None:  # the job's from here on: whatever happens next, its clean-up removes it
+            run.container_id, work_dir = slot.container_id, slot.folder
         if cancelled.is_set():
             raise JobCancelled("cancelled before its container started")
         if slot is not None:
-            run.container_id, work_dir = slot.container_id, slot.folder
             began = time.perf_counter()
             await asyncio.to_thread(_hand_over, ctx, job, spec, slot.folder)
             run.create_seconds, run.start_seconds = 0.0, time.perf_counter() - began

@@ -138,8 +138,8 @@ class WarmPool:
             self._image_id = image_id
             stale, self._idle = list(self._idle), deque()
             self._wake.set()
-            for slot in stale:
-                await self._discard(slot)
+            # Out of the pool already: a cancel now must not leave any of them running.
+            await asyncio.shield(asyncio.gather(*(self._discard(slot) for slot in stale)))
             return None
         while self._idle:
             # A container still importing is no slower than a cold start, but a ready one is faster.

@@ -42,8 +42,11 @@ async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_c
 
     # Every candidate's model is kept; /model says how to reproduce it.
     model_id = rows[0].rsplit("— ", 1)[1]
-    details = await zoe.says(f"/model {model_id}")
-    assert "🔁 To reproduce:" in details and "Seed: 42" in details
+    before = len(zoe.sink.texts())
+    await zoe.says(f"/model {model_id}")
+    # The card is one message; the coefficient table and the fit notes follow it.
+    details = next(t for t in zoe.sink.texts()[before:] if "🔁 To reproduce:" in t)
+    assert "Seed: 42" in details
     assert re.search(r"Data SHA-256: [0-9a-f]{64}", details) and "Runner image: sha256:" in details
 
 

@@ -119,11 +119,12 @@ async def test_a_job_killed_from_outside_is_not_called_out_of_memory(
     assert killed.value.user_message == "The job was stopped from outside the service before it finished. Try again."
 
 
-def _write_config(path: Path, settings, **container) -> None:
+def _write_config(path: Path, settings, *, pool_size: int = 0, **container) -> None:
     raw = {
         "data_dir": str(settings.data_dir),
         "runner": {"image": settings.runner.image},
         "container": {"memory_mb": 1024, "cpus": 0.5, **container},
+        "pool": {"size": pool_size},
         # These jobs are made to pass their deadline: the estimate must not refuse them first.
         "ml_engine": {"check_time_estimate": False},
         "logging": {"level": "WARNING", "format": "json"},
@@ -131,13 +132,18 @@ def _write_config(path: Path, settings, **container) -> None:
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
 
 
+@pytest.mark.parametrize("pool_size", [0, 1], ids=["cold", "warm"])
 async def test_jobs_end_by_themselves_when_the_controller_is_killed(
-    make_settings, tmp_path: Path, regression_frame, docker_client: docker.DockerClient
+    make_settings, tmp_path: Path, regression_frame, docker_client: docker.DockerClient, pool_size: int
 ) -> None:
+    from store import Store
+
     settings = make_settings()
     config = tmp_path / "config.yaml"
     timeout, margin = 8, 3
-    _write_config(config, settings, train_timeout_seconds=timeout, deadline_margin_seconds=margin)
+    _write_config(
+        config, settings, pool_size=pool_size, train_timeout_seconds=timeout, deadline_margin_seconds=margin
+    )
     table = tmp_path / "big.csv"
     regression_frame(20_000).to_csv(table, index=False)
     command = [
@@ -152,13 +158,16 @@ async def test_jobs_end_by_themselves_when_the_controller_is_killed(
         text=True,
     )
     try:
+        # A warm container's labels were set before its job existed: the job's record names it.
         container = None
         deadline = time.monotonic() + 120
-        while container is None and time.monotonic() < deadline:
-            running = docker_client.containers.list(
-                filters={"label": ["statagent.kind=train", f"statagent.data_dir={settings.data_dir}"]}
-            )
-            container = running[0] if running else None
+        while container is None and time.monotonic() < deadline and process.poll() is None:
+            if (settings.data_dir / "statagent.db").exists():
+                with Store.from_settings(settings) as store:
+                    trains = [j for j in store.list_jobs(user_id="orphan") if j.kind == JobKind.TRAIN]
+                if trains and trains[0].state == JobState.RUNNING and trains[0].container_id:
+                    container = docker_client.containers.get(trains[0].container_id)
+                    job_started = trains[0].started_at
             await asyncio.sleep(0.2)
         assert container is not None, process.stderr.read() if process.poll() is not None else "no job container"
         process.send_signal(signal.SIGKILL)  # the controller dies mid-job and never restarts
@@ -171,15 +180,16 @@ async def test_jobs_end_by_themselves_when_the_controller_is_killed(
             await asyncio.sleep(0.5)
         state = container.attrs["State"]
         assert state["Status"] == "exited", "the job container outlived its deadline with no controller"
-        ran = _seconds(state["FinishedAt"]) - _seconds(state["StartedAt"])
+        # A warm container was started before its job: its deadline runs from the handover.
+        ran = _seconds(state["FinishedAt"]) - (
+            job_started.timestamp() if pool_size else _seconds(state["StartedAt"])
+        )
         assert timeout + margin - 1 <= ran <= timeout + margin + 5
         assert state["ExitCode"] == 124 and not state["OOMKilled"]
     finally:
         if process.poll() is None:
             process.kill()
     # The next controller on this data directory removes the stopped container and marks its job.
-    from store import Store
-
     with Store.from_settings(settings) as store:
         async with Controller(settings=settings, store=store):
             pass
