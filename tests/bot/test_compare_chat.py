@@ -42,7 +42,8 @@ async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_c
 
     # Every candidate's model is kept; /model says how to reproduce it.
     model_id = rows[0].rsplit("— ", 1)[1]
-    details = await zoe.says(f"/model {model_id}")
+    await zoe.says(f"/model {model_id}")  # a logistic winner's card is followed by its coefficient table
+    details = next(t for t in zoe.sink.texts() if t.startswith(f"🧠 Model {model_id}"))
     assert "🔁 To reproduce:" in details and "Seed: 42" in details
     assert re.search(r"Data SHA-256: [0-9a-f]{64}", details) and "Runner image: sha256:" in details
 

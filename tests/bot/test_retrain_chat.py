@@ -42,6 +42,10 @@ async def _train(person) -> str:
     return re.search(r"Model ID: (model_[0-9a-f]{8})", trained)[1]
 
 
+def _line(card: str, start: str) -> str:
+    return next(line for line in card.splitlines() if line.startswith(start))
+
+
 def _comparison(person) -> re.Match[str]:
     text = next(t for t in reversed(person.sink.texts()) if t.startswith(COMPARED))
     found = R2_LINE.search(text)
@@ -87,6 +91,12 @@ async def test_retrain_on_a_new_table_compares_old_and_new_on_the_same_test_rows
 
     listed = await ann.says("/models")
     assert all(model_id in listed for model_id in (old_id, same[3], new_id))
+    # Same model, columns, preprocessing and seed; trained on other data.
+    await ann.says(f"/model {new_id}")
+    new_card = next(t for t in reversed(ann.sink.texts()) if t.startswith(f"🧠 Model {new_id}"))
+    for line in ("Type:", "Target:", "Features:", "Preprocessing:", "Seed:"):
+        assert _line(new_card, line) == _line(card, line)
+    assert _line(new_card, "Data SHA-256:") != _line(card, "Data SHA-256:")
 
 
 @pytest.mark.docker
