@@ -24,6 +24,7 @@ from bot._format import (
     format_model,
     format_models,
     format_prediction,
+    format_retrain,
     format_summary,
     format_training,
     model_label,
@@ -59,7 +60,7 @@ from config.errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
 from controller._compare import start_comparison
-from controller.task import Task
+from controller.task import Task, retrain_task
 from store import DatasetRecord, JobKind, JobRecord, Store
 
 __all__ = ["Dialogue", "open_dialogue"]
@@ -374,6 +375,12 @@ class Dialogue:
             await sink.send(Text(format_models(models)))
         elif command == "model":
             await self._show_model(user_id, sink, rest)
+        elif command == "retrain":
+            chat.question = None
+            if rest:
+                await self._retrain(message, chat, sink, rest.split()[0].lower())
+            else:  # which model: the only one, or a question with buttons
+                await self._proceed(message, chat, sink, await self._parse(message, chat, "/retrain"), shown_notes=())
         elif command == "delete":
             await self._offer_delete(user_id, sink, rest)
         elif command == "jobs":
@@ -455,6 +462,8 @@ class Dialogue:
                 await self._show_model(message.user_id, sink, draft.model_id or "", question=message.text or "")
             case Intent.DELETE_MODEL:
                 await self._offer_delete(message.user_id, sink, draft.model_id or "")
+            case Intent.RETRAIN:
+                await self._retrain(message, chat, sink, draft.model_id or "")
             case Intent.DATA_SUMMARY:
                 dataset = await self._dataset(message.user_id, chat)
                 await sink.send(
@@ -519,6 +528,28 @@ class Dialogue:
             conversation_id=message.chat_id,
         )
         header = _predict_header(task.model_id or "", dataset.filename)
+        await self._submit(message, chat, sink, task, header=header)
+
+    async def _retrain(self, message: Incoming, chat: _Chat, sink: Sink, model_id: str) -> None:
+        """Train a saved model's settings again on the current table (a new model; the old one is
+        kept) and compare both on the new test rows."""
+        if not model_id:
+            await sink.send(Text("Which model? Write /retrain ID; /models lists your models."))
+            return
+        model = await asyncio.to_thread(self._store.get_model, user_id=message.user_id, model_id=model_id)
+        dataset = await self._dataset(message.user_id, chat)
+        if dataset is None:
+            await sink.send(Text(f"To retrain {model.model_id} I need the new table. " + _SEND_TABLE))
+            return
+        task = retrain_task(
+            user_id=message.user_id,
+            model_id=model.model_id,
+            metadata=model.metadata or {},
+            dataset_id=dataset.dataset_id,
+            summary=dataset.summary,
+            conversation_id=message.chat_id,
+        )
+        header = f"🔁 Retraining {model.model_id} ({_training(model.model_type, model.target_column)}) on {clip(dataset.filename)}"
         await self._submit(message, chat, sink, task, header=header)
 
     async def _explore(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
@@ -691,6 +722,8 @@ class Dialogue:
             await sink.send(Text(format_summary(outcome.dataset)))
         elif result.train is not None:
             await sink.send(Text(format_training(result.train, model_id=model_id)))
+            if (compared := format_retrain(result.train, model_id=model_id)) is not None:
+                await sink.send(Text(compared))
             for reply in coefficient_replies(result.train.inference):
                 await sink.send(reply)
             if isinstance(tuning := getattr(result.train, "tuning", None), dict):
@@ -793,7 +826,7 @@ _NOT_UNDERSTOOD = (
 
 
 _COMMANDS = frozenset(
-    "start help data datasets dataset describe train predict compare tune models model delete jobs cancel".split()
+    "start help data datasets dataset describe train predict compare tune models model retrain delete jobs cancel".split()
 )
 
 

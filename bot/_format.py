@@ -20,6 +20,7 @@ __all__ = [
     "format_model",
     "format_models",
     "format_prediction",
+    "format_retrain",
     "format_summary",
     "format_training",
     "metric_label",
@@ -45,6 +46,7 @@ Commands:
 /predict [model id] — predictions on the current table
 /models — your models
 /model ID — details of a model
+/retrain ID — train a model again on the current table and compare old and new
 /delete ID — delete a model
 /jobs — your recent jobs
 /cancel — leave a question or stop your running jobs
@@ -176,6 +178,25 @@ def format_training(outcome: TrainOutcome, *, model_id: str) -> str:
         "",
         f"Use this model ID for predictions:\n/predict {model_id}",
     ]
+    return "\n".join(lines)
+
+
+def format_retrain(outcome: TrainOutcome, *, model_id: str) -> str | None:
+    """A retrain's comparison: the earlier and the new model's main metrics on the same test rows."""
+    reference = outcome.reference
+    if reference is None:
+        return None
+    old, new = reference.metrics, outcome.metrics.get("test") or {}
+    lines = [
+        f"🔁 Old vs new on the same test rows ({reference.test_rows:,} rows of the current table):",
+    ]
+    for name in _BASELINES[outcome.task_type][1]:
+        if _is_number(old.get(name)) and _is_number(new.get(name)):
+            lines.append(
+                f"• {metric_label(name)}: old {reference.model_id} {_metric_value(name, old[name])} → "
+                f"new {model_id} {_metric_value(name, new[name])}"
+            )
+    lines += ["", f"The new model is {model_id}; the old one, {reference.model_id}, is kept."]
     return "\n".join(lines)
 
 

@@ -334,6 +334,8 @@ class Controller:
             if task.model_id is None:
                 raise TaskError("no model", user_message="Which model should I use? /models lists yours.")
             await asyncio.to_thread(store.get_model, user_id=user_id, model_id=task.model_id)
+        if task.reference_model_id is not None:  # a retrain: the earlier model must be the user's
+            await asyncio.to_thread(store.get_model, user_id=user_id, model_id=task.reference_model_id)
         job_id = await asyncio.to_thread(store.new_job_id)
         model_id = await asyncio.to_thread(store.new_model_id) if train else task.model_id
         assert model_id is not None

@@ -288,7 +288,7 @@ def _prepare(
     image_id: str,
 ) -> ContainerRequest:
     """Lay out the job folder for a cold start; the request for its container. Runs in a thread."""
-    source, model_dir = _sources(ctx, job)
+    source, model_dir = _sources(ctx, job, spec)
     input_dir, output_dir = job_dir / INPUT_DIR, job_dir / OUTPUT_DIR
     release_job_dir(job_dir)  # a retry after a crash of this very job: start clean
     for leftover in (input_dir, output_dir, job_dir / KEPT_DIR):
@@ -305,7 +305,7 @@ def _hand_over(
     ctx: JobContext, job: JobRecord, spec: AnySpec, folder: Path
 ) -> None:
     """Put the job's input (and model) into a pool container's folders, then hand it the job."""
-    source, model_dir = _sources(ctx, job)
+    source, model_dir = _sources(ctx, job, spec)
     input_dir = folder / INPUT_DIR
     _write_input(input_dir, job, spec, source)
     if model_dir is not None:
@@ -324,8 +324,9 @@ def _hand_over(
     os.rename(pending, input_dir / HANDOVER_FILE)
 
 
-def _sources(ctx: JobContext, job: JobRecord) -> tuple[Path, Path | None]:
-    """The job's input file and, for a prediction, its model folder (JobBadInput when gone)."""
+def _sources(ctx: JobContext, job: JobRecord, spec: AnySpec) -> tuple[Path, Path | None]:
+    """The job's input file and, for a prediction, its model folder, for a retrain the earlier
+    model's (read-only in the container; JobBadInput when gone)."""
     store = ctx.store
     model_dir = None
     try:
@@ -339,6 +340,8 @@ def _sources(ctx: JobContext, job: JobRecord) -> tuple[Path, Path | None]:
             source = store.dataset_path(store.get_dataset(user_id=job.user_id, dataset_id=job.dataset_id))
         if job.kind == JobKind.PREDICT:
             model_dir = store.model_dir(store.get_model(user_id=job.user_id, model_id=job.model_id))
+        elif isinstance(spec, TrainSpec) and spec.reference_model_id is not None:
+            model_dir = store.model_dir(store.get_model(user_id=job.user_id, model_id=spec.reference_model_id))
     except NotFoundError as error:  # deleted while the job waited
         raise JobBadInput(str(error), user_message=error.user_message) from error
     return source, model_dir

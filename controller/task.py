@@ -7,6 +7,7 @@ the runner's job spec. Nothing here ever becomes code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, Literal
 
@@ -37,7 +38,7 @@ from runner.spec import (
     id_target_refusal,
 )
 
-__all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec"]
+__all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec", "retrain_task"]
 
 # A numeric target with more distinct values than both of these is a quantity, not classes
 # (0/1 flags and small integer codes stay classes).
@@ -77,6 +78,9 @@ class Task(BaseModel):
     leaderboard: tuple[LeaderboardEntry, ...] = ()  # a comparison's other candidates, for its chart
     tune: bool = False  # search the settings within the configured ranges (cross-validated)
     preprocessing: PreprocessingRequest = PreprocessingRequest()
+    seed: int | None = None  # None: the runner's default
+    # A retrain: the earlier model, scored on the new model's test rows (see `retrain_task`).
+    reference_model_id: str | None = None
     # Prediction
     model_id: str | None = None
     return_probabilities: bool = True
@@ -115,6 +119,52 @@ class Task(BaseModel):
         return cls(
             task_type="ml_score", operation="predict", user_id=user_id, model_id=model_id, **fields
         )
+
+
+def retrain_task(
+    *,
+    user_id: str,
+    model_id: str,
+    metadata: Mapping[str, Any],
+    dataset_id: str,
+    summary: DatasetSummary,
+    conversation_id: str = "",
+) -> Task:
+    """The training that made a saved model (its `metadata`), again on another table, scored
+    against that model on the new test rows; TaskError naming the columns the table lacks."""
+    needed = [str(metadata["target_column"]), *map(str, metadata["feature_columns"])]
+    missing = [name for name in needed if name not in summary.column_names]
+    if missing:
+        names = ", ".join(f"'{name}'" for name in missing)
+        raise TaskError(
+            f"retrain of {model_id}: the table lacks {missing}",
+            user_message=(
+                f"{model_id} needs the {'column' if len(missing) == 1 else 'columns'} {names}, which your "
+                "current table does not have, so I cannot retrain it on this table. Send a table with "
+                f"{'it' if len(missing) == 1 else 'them'}; {model_id} is kept as it was."
+            ),
+        )
+    split = metadata.get("split") or {}
+    preprocessing = metadata.get("preprocessing") or {}
+    return Task.train(
+        user_id=user_id,
+        model_type=str(metadata["model_type"]),
+        dataset_id=dataset_id,
+        conversation_id=conversation_id,
+        learning_task=metadata.get("task_type"),
+        target_column=needed[0],
+        feature_columns=needed[1:],
+        hyperparameters=dict(metadata.get("hyperparameters") or {}),
+        validation=split.get("method"),
+        test_size=split.get("test_size"),
+        cv_folds=split.get("cv_folds"),
+        preprocessing=PreprocessingRequest(
+            scaling=Scaling.NONE if preprocessing.get("scaled") is False else preprocessing.get("scaler_type"),
+            missing_strategy=preprocessing.get("missing_value_strategy"),
+        ),
+        seed=metadata.get("seed"),
+        reference_model_id=model_id,
+    )
 
 
 def ingest_spec(*, job_id: str, user_id: str, filename: str, uploads: UploadSettings) -> IngestSpec:
@@ -196,6 +246,8 @@ def build_spec(
         leaderboard=task.leaderboard,
         tuning=_tuning(task.model_type, ml) if task.tune else None,
         image_id=image_id,
+        reference_model_id=task.reference_model_id,
+        **({"seed": task.seed} if task.seed is not None else {}),
     )
     if summary is None or time_limit_seconds is None:
         return spec

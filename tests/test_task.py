@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from config import load_settings
 from config.errors import TaskError
-from controller.task import Task, build_spec, describe_hyperparameters
+from controller.task import Task, build_spec, describe_hyperparameters, retrain_task
 from runner.spec import ColumnSummary, DatasetSummary, ModelType, PredictSpec, Scaling, TrainSpec, Validation
 
 ML = load_settings(env={}).ml_engine
@@ -143,3 +143,35 @@ def test_an_id_target_is_refused_with_the_reason_its_ingest_found() -> None:
         build_spec(Task.train(user_id="u1", target_column="row", model_type="random_forest"), ml=ML, **IDS, summary=summary)
     assert refused.value.user_message == "'row' cannot be predicted: it numbers the rows one by one, like an ID."
     build_spec(Task.train(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)
+
+
+# A saved ridge model's record, as the runner writes metadata.json (the keys a retrain reads).
+RIDGE_RECORD = {
+    "model_type": "ridge",
+    "task_type": "regression",
+    "target_column": "price",
+    "feature_columns": ["age", "size"],
+    "hyperparameters": {"alpha": 3.0},
+    "preprocessing": {"scaled": True, "scaler_type": "minmax", "missing_value_strategy": "median"},
+    "split": {"method": "cross_validation", "test_size": 0.25, "cv_folds": 4, "seed": 7},
+    "seed": 7,
+}
+
+
+def test_a_retrain_repeats_the_saved_models_settings_and_names_it_as_the_reference() -> None:
+    table = _summary(50, age=40, size=45, price=50, city=3)
+    task = retrain_task(user_id="u1", model_id="model_0a0b0c0d", metadata=RIDGE_RECORD, dataset_id="ds", summary=table)
+    spec = build_spec(task, ml=ML, **IDS)
+    assert isinstance(spec, TrainSpec) and spec.reference_model_id == "model_0a0b0c0d"
+    assert (spec.model_type, spec.task_type) == (ModelType.RIDGE, "regression")
+    assert (spec.target_column, spec.feature_columns) == ("price", ["age", "size"])
+    assert spec.hyperparameters == {"alpha": 3.0}
+    assert (spec.validation, spec.test_size, spec.cv_folds, spec.seed) == (Validation.CROSS_VALIDATION, 0.25, 4, 7)
+    assert (spec.preprocessing.scaling, spec.preprocessing.missing_strategy) == (Scaling.MINMAX, "median")
+
+
+def test_a_retrain_on_a_table_without_a_needed_column_is_refused_naming_it() -> None:
+    with pytest.raises(TaskError) as refused:
+        table = _summary(50, age=40, price=50)
+        retrain_task(user_id="u1", model_id="model_0a0b0c0d", metadata=RIDGE_RECORD, dataset_id="ds", summary=table)
+    assert refused.value.user_message.startswith("model_0a0b0c0d needs the column 'size', which your current table")

@@ -160,7 +160,9 @@ _INSTRUCTIONS = (
     "invent a column. If the user names a column that is not in the list, copy the user's words.\n"
     "- A listed name that ends in … is cut short: for that column, copy the user's words.\n"
     "- Leave a field null when the user does not say it; do not fill in defaults.\n"
-    "- Training requests have intent train; using a saved model on new data is predict.\n"
+    "- Training requests have intent train; using a saved model on new data is predict; training a "
+    "saved model again on the current table ('retrain model_1a2b3c4d on the new data', 'refit my last "
+    "model on this table') is retrain, with its model_id or use_latest_model.\n"
     "- Questions about a model's coefficients, p-values, significance, R² or summary are show_model; "
     "when they name no model, use_latest_model is true.\n"
     "- Looking at the data is describe (statistics per column), correlate (two columns, or one column "
@@ -328,7 +330,7 @@ def _draft(request: BaseModel) -> Draft:
     elif intent in (Intent.DESCRIBE, Intent.CORRELATE, Intent.PLOT):
         said = request.model_dump(mode="json", include=set(_EXPLORE_FIELDS), exclude_none=True)
         fields = {_EXPLORE_FIELDS[k]: v for k, v in said.items() if _said(v)}
-    named_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL)
+    named_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL, Intent.RETRAIN)
     model_id = values.get("model_id", "").strip().lower() if named_model else ""
     return Draft(
         intent=intent,

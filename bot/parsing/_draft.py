@@ -46,6 +46,7 @@ _MODEL_QUESTION = {
     Intent.PREDICT: "Which model should I use for the predictions?",
     Intent.SHOW_MODEL: "Which model should I show?",
     Intent.DELETE_MODEL: "Which model should I delete?",
+    Intent.RETRAIN: "Which model should I retrain on your current table?",
 }
 
 

@@ -45,6 +45,7 @@ _SLASH_INTENTS = {
     "describe": Intent.DESCRIBE,
     "train": Intent.TRAIN,
     "predict": Intent.PREDICT,
+    "retrain": Intent.RETRAIN,
 }
 
 
@@ -105,6 +106,8 @@ _NO_MODEL_FOR_COEFFICIENTS = (
     "Coefficients and p-values come with a trained linear or logistic regression: train one first "
     "(for example 'price ~ size + rooms'); its answer shows the table, and /model ID shows it again."
 )
+# "retrain model_1a2b on the new data", "refit my last model on this table", "re-run model X with the current data".
+_RETRAIN = _any(r"\bre-?(?:train|fit|run|estimate|build)\w*\b[^.;!?]*\bmodel")
 _DELETE = _any(r"\b(?:delete|remove|erase|discard|get\s+rid\s+of|forget|throw\s+away)\b[^.;!?]*\bmodel")
 _LIST = _any(
     r"\b(?:list|show|see|display|view|what\s+are|which\s+are|what|which)\b[^.;!?]*\bmodels\b"
@@ -241,7 +244,7 @@ class OfflineParser:
         elif intent is Intent.PREDICT and "return_probabilities" in found.fields:
             fields = {"return_probabilities": found.fields["return_probabilities"]}
         refusals = [formula.unsupported] if formula is not None and formula.unsupported else []
-        names_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL)
+        names_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL, Intent.RETRAIN)
         draft = Draft(
             intent=intent,
             fields=fields,
@@ -317,6 +320,8 @@ def _intent(
         return Intent.CANCEL
     if _HELP.match(text):
         return Intent.HELP
+    if _RETRAIN.search(text):
+        return Intent.RETRAIN
     if _DELETE.search(text):
         return Intent.DELETE_MODEL
     training = bool(_TRAIN.search(text))

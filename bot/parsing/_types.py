@@ -19,6 +19,7 @@ class Intent(str, Enum):
     LIST_MODELS = "list_models"
     SHOW_MODEL = "show_model"
     DELETE_MODEL = "delete_model"
+    RETRAIN = "retrain"  # a saved model's training again on the current table, compared with it
     DATA_SUMMARY = "data_summary"
     DESCRIBE = "describe"  # statistics per column, in a job
     CORRELATE = "correlate"

@@ -78,7 +78,7 @@ def predict(spec: PredictSpec, paths: JobPaths, reporter: Reporter) -> PredictOu
             details={"missing": missing, "required": features},
         )
     ignored = [name for name in frame.columns if name not in set(features)]
-    X, flags = _checked_features(frame, metadata.input_schema, missing_fill=_fill_words(metadata))
+    X, flags = model_input(frame, metadata)
     warnings = [flag.message for flag in flags]
     if ignored:
         warnings.insert(
@@ -156,6 +156,11 @@ def load_model(folder: Path, metadata: ModelMetadata) -> Any:
     if "model" not in metadata.files:
         raise JobError(ErrorCode.MODEL_UNREADABLE, "The saved model's file is not named in its description.")
     return load_fitted(folder, metadata.files["model"])
+
+
+def model_input(frame: pd.DataFrame, metadata: ModelMetadata) -> tuple[pd.DataFrame, list[Flag]]:
+    """The model's columns of `frame` as it was trained on them, and what to tell about each."""
+    return _checked_features(frame, metadata.input_schema, missing_fill=_fill_words(metadata))
 
 
 def _fill_words(metadata: ModelMetadata) -> dict[Kind, str]:

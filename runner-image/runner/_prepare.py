@@ -31,6 +31,7 @@ class TrainingData:
 
     X: pd.DataFrame  # the kept feature columns, names as the user wrote them
     y: pd.Series
+    table: pd.DataFrame  # every column of the kept rows, on X's index (a retrain's earlier model reads it)
     task: TaskType
     numeric: list[str]
     categorical: list[str]
@@ -115,6 +116,7 @@ def prepare_training(*, spec: TrainSpec, frame: pd.DataFrame) -> TrainingData:
     return TrainingData(
         X=frame[features],
         y=y,
+        table=frame,
         task=task,
         numeric=[c for c in features if kinds[c] is Kind.NUMERIC],
         categorical=[c for c in features if kinds[c] is Kind.CATEGORICAL],

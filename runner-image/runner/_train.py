@@ -27,6 +27,7 @@ from runner._inference import TABLE_MODELS, coefficient_table
 from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
 from runner._paths import JobPaths
 from runner._progress import Reporter
+from runner._reference import Reference, load_reference, score_reference
 from runner._leaderboard import CHART_FILE, leaderboard_chart
 from runner._stepwise import fit_with_progress
 from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, prepare_training
@@ -36,6 +37,7 @@ from runner.spec import (
     Inference,
     LeaderboardEntry,
     ModelType,
+    ReferenceScore,
     Scaling,
     TaskType,
     TrainOutcome,
@@ -65,6 +67,10 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
     sampled_from = len(frame)
     if spec.sample_rows is not None and len(frame) > spec.sample_rows:
         frame = frame.sample(n=spec.sample_rows, random_state=spec.seed).reset_index(drop=True)
+    reference = None
+    if spec.reference_model_id is not None:
+        reporter.stage("loading", 5, f"Reading the earlier model {spec.reference_model_id}")
+        reference = load_reference(spec, paths, frame)
 
     reporter.stage("validating", 8, f"Checking {len(frame)} rows and {frame.shape[1]} columns")
     data = prepare_training(spec=spec, frame=frame)
@@ -113,6 +119,10 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         )
         on_rows = (X_test, y_test) if len(X_test) >= MIN_IMPORTANCE_ROWS else (data.X, data.y)
         importance, importance_method = feature_importance(model, *on_rows, task=data.task, seed=spec.seed)
+    scored = None
+    if reference is not None:
+        reporter.progress(78, f"Measuring {reference.metadata.model_id} on the same test rows")
+        scored = _score_reference(reference, data, X_test, y_test, reporter, warnings)
     classification = data.task is TaskType.CLASSIFICATION
     majority = y_train.value_counts().index[0] if classification else None
     verdicts = _evaluate.verdicts(metrics, task=data.task, target=spec.target_column, majority=majority)
@@ -196,6 +206,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         training_time_seconds=training_time,
         split=split,
         inference=inference,
+        reference=scored,
         feature_importance_method=importance_method,
         **({"history": model.history} if network else {}),
         **({"tuning": tuning} if tuning else {}),
@@ -251,6 +262,23 @@ def _inference(
     except Exception:
         reporter.log(f"coefficient table failed:\n{traceback.format_exc()}")
         warnings.append("The coefficient table could not be computed for this model.")
+        return None
+
+
+def _score_reference(
+    reference: Reference,
+    data: TrainingData,
+    X_test: pd.DataFrame,
+    y_test: pd.Series,
+    reporter: Reporter,
+    warnings: list[str],
+) -> ReferenceScore | None:
+    """The earlier model on the new model's test rows; one that fails is a warning, not a lost model."""
+    try:
+        return score_reference(reference, data.table.loc[X_test.index], y_test, data.task)
+    except Exception:
+        reporter.log(f"scoring {reference.metadata.model_id} failed:\n{traceback.format_exc()}")
+        warnings.append(f"The earlier model {reference.metadata.model_id} could not be measured on the new test rows.")
         return None
 
 

@@ -19,7 +19,7 @@ SPEC_VERSION = 1
 # Paths inside the job container.
 JOB_ROOT = PurePosixPath("/job")
 INPUT_DIR = "input"  # read-only: job.json and data.parquet (an ingest job: job.json and upload)
-MODEL_DIR = "model"  # read-only, prediction jobs only: the saved model folder
+MODEL_DIR = "model"  # read-only: a prediction's saved model folder, or a retrain's earlier model
 OUTPUT_DIR = "output"  # the only writable place besides /tmp
 SPEC_FILE = "job.json"
 DATA_FILE = "data.parquet"
@@ -232,6 +232,15 @@ class TrainSpec(_ModelJob):
     leaderboard: tuple[LeaderboardEntry, ...] = Field(default=(), max_length=20)
     # The runner image id the host started, recorded in the model's metadata.
     image_id: str | None = None
+    # A retrain: the earlier model, mounted read-only at /job/model and scored on this job's test rows.
+    reference_model_id: str | None = None
+
+    @field_validator("reference_model_id")
+    @classmethod
+    def _reference_model_id(cls, v: str | None) -> str | None:
+        if v is not None and not MODEL_ID_RE.fullmatch(v):
+            raise ValueError("reference_model_id must look like model_0123abcd")
+        return v
 
 
 class PredictSpec(_ModelJob):
@@ -437,6 +446,14 @@ class Inference(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class ReferenceScore(BaseModel):
+    """A retrain's earlier model, scored on the very test rows the new model was tested on."""
+
+    model_id: str
+    test_rows: int
+    metrics: dict[str, Any]  # as metrics["test"] of a training
+
+
 class TrainOutcome(BaseModel):
     """What a finished training job reports (the model folder holds the rest)."""
 
@@ -461,6 +478,7 @@ class TrainOutcome(BaseModel):
     training_time_seconds: float
     split: TrainSplit | None = None  # None in outcomes written before it was reported
     inference: Inference | None = None  # linear, logistic and penalized models
+    reference: ReferenceScore | None = None  # a retrain: the earlier model on the same test rows
 
 
 class PredictOutcome(BaseModel):

@@ -181,6 +181,22 @@ async def test_a_coefficient_question_shows_the_latest_model_and_the_prompt_says
     assert "coefficients, p-values, significance" in fake.body()["system"]
 
 
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("retrain model_00ff00ff on the new data", {"intent": "retrain", "model_id": "model_00ff00ff"}),
+        ("refit my last model on this table", {"intent": "retrain", "use_latest_model": True}),
+        ("re-run model_1a2b3c4d with the current data", {"intent": "retrain", "model_id": "MODEL_1a2b3c4d "}),
+    ],
+)
+async def test_a_retrain_is_the_same_draft_from_both_parsers(store: Store, text: str, arguments: dict[str, Any]) -> None:
+    fake = answering(arguments)
+    draft = await fake.parser(store).parse(text, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
+    assert draft.intent is Intent.RETRAIN and draft.model_id in MODEL_IDS and not draft.questions
+    assert draft == OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    assert "'retrain model_1a2b3c4d on the new data'" in fake.body()["system"]
+
+
 async def test_an_unknown_model_id_from_claude_is_asked_about(store: Store) -> None:
     fake = answering({"intent": "delete_model", "model_id": "model_99999999"})
     draft = await fake.parser(store).parse("delete model_99999999", table=None, model_ids=MODEL_IDS, user_id=USER)
