@@ -26,12 +26,7 @@ def _changed(houses: pd.DataFrame) -> pd.DataFrame:
 def test_on_the_same_table_the_earlier_model_scores_what_it_scored_when_trained(jobs, job_ids, houses) -> None:
     trained = jobs.train(houses, target_column="price", feature_columns=FEATURES, model_type="linear")
     assert trained.exit_code == ExitCode.OK
-    again = jobs.run(
-        "train",
-        _retrain_spec(trained, job_ids(), target_column="price", feature_columns=FEATURES, model_type="linear"),
-        houses,
-        model_dir=trained.model_dir,
-    )
+    again = _retrain(jobs, trained, job_ids(), houses, target_column="price", feature_columns=FEATURES, model_type="linear")
     assert again.exit_code == ExitCode.OK, again.result
     reference = again.result["train"]["reference"]
     before = trained.result["train"]["metrics"]["test"]
@@ -47,12 +42,7 @@ def test_on_the_same_table_the_earlier_model_scores_what_it_scored_when_trained(
 def test_on_a_changed_table_the_earlier_model_is_scored_on_the_new_test_rows(jobs, job_ids, houses) -> None:
     trained = jobs.train(houses, target_column="price", feature_columns=FEATURES, model_type="linear")
     later = _changed(houses)
-    again = jobs.run(
-        "train",
-        _retrain_spec(trained, job_ids(), target_column="price", feature_columns=FEATURES, model_type="linear"),
-        later,
-        model_dir=trained.model_dir,
-    )
+    again = _retrain(jobs, trained, job_ids(), later, target_column="price", feature_columns=FEATURES, model_type="linear")
     assert again.exit_code == ExitCode.OK, again.result
     reference = again.result["train"]["reference"]
     # Recomputed apart: the earlier model's predictions (a prediction job) on the rows a seeded
@@ -68,7 +58,7 @@ def test_on_a_changed_table_the_earlier_model_is_scored_on_the_new_test_rows(job
 def test_a_classifier_is_compared_on_accuracy_too(jobs, job_ids, customers) -> None:
     fields = {"target_column": "outcome", "model_type": "logistic", "hyperparameters": {"C": 1.0, "max_iter": 1000}}
     trained = jobs.train(customers, **fields)
-    again = jobs.run("train", _retrain_spec(trained, job_ids(), **fields), customers, model_dir=trained.model_dir)
+    again = _retrain(jobs, trained, job_ids(), customers, **fields)
     assert again.exit_code == ExitCode.OK, again.result
     reference = again.result["train"]["reference"]["metrics"]
     assert reference["accuracy"] == pytest.approx(trained.result["train"]["metrics"]["test"]["accuracy"])
@@ -76,12 +66,10 @@ def test_a_classifier_is_compared_on_accuracy_too(jobs, job_ids, customers) -> N
 
 def test_a_table_without_a_column_the_earlier_model_needs_is_refused_before_training(jobs, job_ids, houses) -> None:
     trained = jobs.train(houses, target_column="price", feature_columns=FEATURES, model_type="linear")
-    again = jobs.run(
-        "train",
-        _retrain_spec(trained, job_ids(), target_column="price", feature_columns=["age", "size"], model_type="linear"),
-        houses.drop(columns=["rooms"]),
-        model_dir=trained.model_dir,
-    )
+    again = _retrain(
+        jobs, trained, job_ids(), houses.drop(columns=["rooms"]),
+        target_column="price", feature_columns=["age", "size"], model_type="linear",
+    )  # fmt: skip
     assert again.exit_code == ExitCode.BAD_INPUT
     assert again.result["error"]["code"] == ErrorCode.FEATURE_MISMATCH.value
     assert again.result["error"]["message"].startswith("The table has no column 'rooms', which model_")
@@ -89,6 +77,8 @@ def test_a_table_without_a_column_the_earlier_model_needs_is_refused_before_trai
     assert not again.model_dir.exists()
 
 
-def _retrain_spec(trained: Any, ids: dict[str, str], **fields: Any) -> TrainSpec:
-    """A training job (fresh `ids`) that names the `trained` job's model as the earlier one to compare with."""
-    return TrainSpec(**ids, reference_model_id=trained.result["model_id"], **fields)
+def _retrain(jobs: Any, trained: Any, ids: dict[str, str], table: pd.DataFrame, **fields: Any) -> Any:
+    """Run a training job (fresh `ids`) on `table` that names the `trained` job's model as the
+    earlier one to compare with, its folder mounted as the job's model."""
+    spec = TrainSpec(**ids, reference_model_id=trained.result["model_id"], **fields)
+    return jobs.run("train", spec, table, model_dir=trained.model_dir)
