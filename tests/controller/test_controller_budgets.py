@@ -22,7 +22,7 @@ from config.errors import JobKilled
 from controller import Controller, DockerBackend, Task
 from controller._execute import JobContext, _prepare, release_job_dir
 from runner.spec import IngestSpec
-from store import ExitReason, JobKind, JobState
+from store import ExitReason, JobKind, JobState, Store
 
 pytestmark = pytest.mark.docker
 
@@ -136,8 +136,6 @@ def _write_config(path: Path, settings, *, pool_size: int = 0, **container) -> N
 async def test_jobs_end_by_themselves_when_the_controller_is_killed(
     make_settings, tmp_path: Path, regression_frame, docker_client: docker.DockerClient, pool_size: int
 ) -> None:
-    from store import Store
-
     settings = make_settings()
     config = tmp_path / "config.yaml"
     timeout, margin = 8, 3
