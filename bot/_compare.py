@@ -79,6 +79,8 @@ def format_tuning(tuning: dict[str, object], *, model_id: str) -> str:
 class CompareRequest:
     target: str | None  # as the user wrote it
     include_neural_network: bool
+    models: tuple[ModelType, ...] = ()  # the candidates the user named; () for every suitable one
+    notes: tuple[str, ...] = ()  # a named model the catalogue lacks, and what stands in
 
 
 # "which model predicts price best?", "what algorithm classifies species best"
@@ -89,15 +91,56 @@ _ASK_VERB = re.compile(
 )
 
 
+# "compare ridge, lasso and elastic net for price", "random forest vs svm on species"
+_NAMED = re.compile(
+    r"^\W*(?:compare\s+(?P<listed>.+?)|(?P<versus>.+?\s(?:vs\.?|versus)\s.+?))"
+    r"(?:\s+(?:for|on|to\s+predict|at\s+predicting|predicting)\s+(?P<target>.+?))?\W*$",
+    re.IGNORECASE,
+)
+# What may stand between the model names of a list.
+_JOINERS = re.compile(r"^(?:and|or|vs\.?|versus|with|the|a|an|models?|[,;&/+])$", re.IGNORECASE)
+
+
 def compare_request(text: str) -> CompareRequest | None:
-    """The comparison `text` asks for, or None."""
+    """The comparison `text` asks for, or None.
+
+    Either every model that suits the target ("which model is best for price?") or the ones
+    named ("ridge vs lasso for price"; after /compare, "price ridge lasso").
+    """
     neural = bool(_NEURAL.search(text))
     asked = _NEURAL.sub("", text).strip()
     match = _ASK.match(asked) or _ASK_VERB.match(asked)
-    if match is None:
+    if match is not None:
+        target = (match["target"] or "").strip().strip("'\"`") or None
+        if target is not None and (named := _named_models(target, neural, rest_is_target=True)) is not None:
+            models, notes, target = named
+            return CompareRequest(target=target or None, include_neural_network=neural, models=models, notes=notes)
+        return CompareRequest(target=target, include_neural_network=neural)
+    match = _NAMED.match(asked)
+    if match is None or (named := _named_models(match["listed"] or match["versus"], neural)) is None:
         return None
+    models, notes, _ = named
     target = (match["target"] or "").strip().strip("'\"`") or None
-    return CompareRequest(target=target, include_neural_network=neural)
+    return CompareRequest(target=target, include_neural_network=neural, models=models, notes=notes)
+
+
+def _named_models(
+    text: str, neural: bool, *, rest_is_target: bool = False
+) -> tuple[tuple[ModelType, ...], tuple[str, ...], str] | None:
+    """Two or more models named in `text`, the notes on stand-ins, and what is left of the text.
+
+    None when fewer than two are named, or (unless the rest is the target) when other words
+    stand between the names: then the text is not a list of models.
+    """
+    found, rest = read_settings(text)
+    models = list(dict.fromkeys(found.models)) + ([ModelType.NEURAL_NETWORK] if neural else [])
+    if len(set(models)) < 2 or found.fields.get("hyperparameters"):
+        return None
+    words = [w for w in re.split(r"\s+|(?=[,;&/+])|(?<=[,;&/+])", rest.replace(";", " ")) if w.strip()]
+    if not rest_is_target and not all(_JOINERS.match(w) for w in words):
+        return None
+    target = " ".join(w for w in words if not _JOINERS.match(w)) if rest_is_target else ""
+    return tuple(dict.fromkeys(models)), tuple(found.notes), target.strip("'\"`")
 
 
 def status_line(done: int, total: int) -> str:

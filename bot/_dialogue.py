@@ -61,6 +61,7 @@ from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
 from controller._compare import start_comparison
 from controller.task import Task, retrain_task
+from runner.spec import ModelType
 from store import DatasetRecord, JobKind, JobRecord, Store
 
 __all__ = ["Dialogue", "open_dialogue"]
@@ -77,7 +78,8 @@ _KEEP = "keep"  # keep:<model id>
 _DELETE_TABLE = "dsdel"  # dsdel:<dataset id>
 _KEEP_TABLE = "dskeep"  # dskeep:<dataset id>
 _OFFER = "cost"  # cost:<offer serial>:<offer index>
-_COMPARE = "cmp"  # cmp:<dataset id>:<column index>
+_COMPARE = "cmp"  # cmp:<dataset id>:<column index>:<named models' _MODEL_ORDER indices, dot-separated>
+_MODEL_ORDER = tuple(ModelType)
 
 _SORRY = StatAgentError.default_user_message
 
@@ -297,13 +299,15 @@ class Dialogue:
         elif kind == _KEEP:
             await sink.send(Text(f"OK, model {rest} stays."))
         elif kind == _COMPARE:
-            dataset_id, _, index = rest.partition(":")
+            dataset_id, index, models = (rest.split(":") + [""])[:3]
             dataset = await self._dataset(message.user_id, chat)
             if dataset is None or dataset.dataset_id != dataset_id or not index.isdigit():
                 await sink.send(Text("That choice is no longer open."))
                 return
             column = dataset.summary.columns[int(index)].name
-            await self._compare(message, chat, sink, CompareRequest(target=column, include_neural_network=False))
+            named = tuple(_MODEL_ORDER[int(i)] for i in models.split(".") if i)
+            request = CompareRequest(target=column, include_neural_network=False, models=named)
+            await self._compare(message, chat, sink, request)
         elif kind == _OFFER:
             await self._take_offer(message, chat, sink, rest)
         elif kind == _DELETE_TABLE:
@@ -590,8 +594,12 @@ class Dialogue:
         match = match_column(request.target, columns) if request.target else None
         if match is None or match.column is None:
             options = match.candidates if match is not None and match.candidates else columns
+            named = ".".join(str(_MODEL_ORDER.index(m)) for m in request.models)
             buttons = [
-                Button(label=clip(name, _BUTTON_LABEL), data=f"{_COMPARE}:{dataset.dataset_id}:{columns.index(name)}")
+                Button(
+                    label=clip(name, _BUTTON_LABEL),
+                    data=f"{_COMPARE}:{dataset.dataset_id}:{columns.index(name)}:{named}",
+                )
                 for name in options[:MAX_BUTTONS]
             ]
             await sink.send(Text("Which column should the models predict? (or /compare COLUMN)", buttons=tuple(buttons)))
@@ -603,10 +611,11 @@ class Dialogue:
             dataset=dataset,
             target=match.column,
             include_neural_network=request.include_neural_network,
+            models=request.models,
             conversation_id=message.chat_id,
         )
         total = len(comparison.candidates)
-        header = f"🏁 Comparing {total} models → {clip(match.column)}"
+        header = "\n".join([*request.notes, f"🏁 Comparing {total} models → {clip(match.column)}"])
         status = await StatusMessage.open(sink, f"{header}\n{status_line(0, total)}", interval=self._status_interval)
 
         async def follow() -> None:

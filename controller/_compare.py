@@ -11,7 +11,7 @@ draws the leaderboard chart (a container renders it; the host draws nothing).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,14 +131,32 @@ async def start_comparison(
     dataset: DatasetRecord,
     target: str,
     include_neural_network: bool = False,
+    models: Sequence[ModelType] = (),
     conversation_id: str = "",
 ) -> Comparison:
     """Check every candidate, the quota and the waiting cap, then queue all but the last.
 
-    Raises TaskError (no such target, nothing fits) and QuotaError before any job is queued.
+    `models` names the candidates ("ridge vs lasso"); by default every model that suits the
+    target is one, with the neural network only when `include_neural_network`.
+    Raises TaskError (no such target, a named model unsuited to it, nothing fits) and QuotaError
+    before any job is queued.
     """
     kind = learning_task(dataset.summary, target)
-    models = list(CANDIDATES[kind]) + ([ModelType.NEURAL_NETWORK] if include_neural_network else [])
+    models = list(dict.fromkeys(models)) or list(CANDIDATES[kind]) + (
+        [ModelType.NEURAL_NETWORK] if include_neural_network else []
+    )
+    unsuited = [m for m in models if m not in CANDIDATES[kind] and m is not ModelType.NEURAL_NETWORK]
+    if unsuited:
+        what = "a quantity" if kind is TaskType.REGRESSION else "classes"
+        raise TaskError(
+            f"models unsuited to {kind.value}: {unsuited}",
+            user_message=f"'{target}' is {what}, which "
+            + ", ".join(m.value.replace("_", " ") for m in unsuited)
+            + (" does" if len(unsuited) == 1 else " do")
+            + " not predict. These can: "
+            + ", ".join(m.value.replace("_", " ") for m in CANDIDATES[kind])
+            + ".",
+        )
     candidates: list[Candidate] = []
     skipped: list[tuple[ModelType, str]] = []
     for model in models:

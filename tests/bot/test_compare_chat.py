@@ -12,24 +12,25 @@ from bot._compare import CompareRequest, compare_request, tune_request
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
-CLASSIFIERS = ["Logistic Regression", "SVM", "Random Forest", "Gradient Boosting", "Hist Gradient Boosting"]
 
 
 @pytest.mark.docker
 @pytest.mark.asyncio(loop_scope="session")
-async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_chart(user) -> None:
+async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_chart(user, chat_store) -> None:
+    # Every suitable model is a candidate by default (tests/controller/test_controller_compare.py);
+    # here the user names three, and the target question keeps them.
     zoe = user("zoe")
     await zoe.sends("customers.csv", sample("customers.csv"))
-    asked = await zoe.says("/compare")
+    asked = await zoe.says("/compare logistic regression, svm and random forest")
     assert asked.startswith("Which column should the models predict?")
 
     await zoe.presses("outcome", wait=True)
-    status = zoe.sink.status("🏁 Comparing 5 models → outcome")
-    assert status.endswith("✅ 5 of 5 candidates done")
-    assert any("of 5 candidates done" in text for text in zoe.sink.edits_of("🏁 Comparing"))
+    status = zoe.sink.status("🏁 Comparing 3 models → outcome")
+    assert status.endswith("✅ 3 of 3 candidates done")
+    assert any("of 3 candidates done" in text for text in zoe.sink.edits_of("🏁 Comparing"))
     board = next(t for t in zoe.sink.texts() if t.startswith("🏆 Which model is best for 'outcome'?"))
     rows = [line for line in board.splitlines() if line[:2].rstrip(".").isdigit()]
-    assert sorted(row.split(". ", 1)[1].split(":")[0] for row in rows) == sorted(CLASSIFIERS)
+    assert sorted(row.split(". ", 1)[1].split(":")[0] for row in rows) == ["Logistic Regression", "Random Forest", "SVM"]
     assert "Baseline (always the most common class)" in board
     assert board.splitlines()[-1].startswith("Best")
     (chart,) = [p for p in zoe.sink.photos() if p.path.name == "leaderboard.png"]
@@ -49,6 +50,12 @@ async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_c
     assert "Seed: 42" in details
     assert re.search(r"Data SHA-256: [0-9a-f]{64}", details) and "Runner image: sha256:" in details
 
+    # A named model that cannot predict classes is refused before any job, with the ones that can.
+    jobs = len(chat_store.list_jobs(user_id="zoe"))
+    refused = await zoe.says("lasso vs random forest for outcome")
+    assert refused.startswith("'outcome' is classes, which lasso does not predict. These can: logistic, svm,")
+    assert len(chat_store.list_jobs(user_id="zoe")) == jobs
+
 
 @pytest.mark.parametrize(
     ("words", "target", "neural"),
@@ -66,9 +73,34 @@ def test_comparison_words(words, target, neural) -> None:
     assert compare_request(words) == CompareRequest(target=target, include_neural_network=neural)
 
 
+@pytest.mark.parametrize(
+    ("words", "target", "models"),
+    [
+        ("compare ridge, lasso and elastic net for price", "price", {"ridge", "lasso", "elasticnet"}),
+        ("Random forest vs. SVM on species?", "species", {"random_forest", "svm"}),
+        ("compare models for price ridge lasso", "price", {"ridge", "lasso"}),  # after /compare
+        ("compare the linear and the polynomial models to predict mpg", "mpg", {"linear", "polynomial"}),
+        ("ols versus lasso", None, {"linear", "lasso"}),
+        ("compare ridge and neural networks for y", "y", {"ridge", "neural_network"}),
+    ],
+)
+def test_named_candidates(words, target, models) -> None:
+    request = compare_request(words)
+    assert request is not None and request.target == target
+    assert {m.value for m in request.models} == models
+
+
+def test_a_stand_in_for_a_named_model_is_said() -> None:
+    request = compare_request("compare xgboost and random forest for price")
+    assert request is not None and {m.value for m in request.models} == {"gradient_boosting", "random_forest"}
+    assert request.notes and "XGBoost" in request.notes[0]
+
+
 def test_other_requests_are_not_comparisons() -> None:
     assert compare_request("train a random forest for price") is None
     assert compare_request("compare model_1a2b3c4d with the new table") is None
+    assert compare_request("compare price and age") is None
+    assert compare_request("compare a random forest with 500 trees and lasso for price") is None  # a setting
 
 
 @pytest.mark.docker

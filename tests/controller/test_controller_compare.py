@@ -8,26 +8,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from config.errors import QuotaError
+from config.errors import QuotaError, TaskError
 from controller import Controller, Task
 from controller._compare import CANDIDATES, cv_score, start_comparison
-from runner.spec import TaskType
+from runner.spec import ModelType, TaskType
 
 pytestmark = pytest.mark.docker
 
 SAMPLES = Path(__file__).resolve().parents[2] / "runner-image" / "runner" / "sample_data"
 PNG = b"\x89PNG\r\n\x1a\n"
-TABLES = {
-    TaskType.REGRESSION: ("houses.csv", "price"),
-    TaskType.CLASSIFICATION: ("customers.csv", "outcome"),
-}
 
 
-@pytest.mark.parametrize("kind", list(TABLES), ids=lambda k: k.value)
+# Regression has the most candidates; every classifier is trained in a container by
+# test_controller_catalogue.py and compared in chat by tests/bot/test_compare_chat.py.
 async def test_every_candidate_has_a_row_on_the_same_split_and_the_chart_is_a_png(
-    kind, settings, store, upload, job_containers
+    settings, store, upload, job_containers
 ) -> None:
-    name, target = TABLES[kind]
+    kind, name, target = TaskType.REGRESSION, "houses.csv", "price"
     dataset = upload("cmp", pd.read_csv(SAMPLES / name), name)
     async with Controller(settings=settings, store=store) as controller:
         comparison = await start_comparison(
@@ -63,7 +60,11 @@ async def test_another_users_job_starts_before_a_comparison_finishes(settings, s
     houses = pd.read_csv(SAMPLES / "houses.csv")
     mine, theirs = upload("amy", houses), upload("bob", houses)
     async with Controller(settings=settings, store=store) as controller:
-        comparison = await start_comparison(controller, settings=settings, user_id="amy", dataset=mine, target="price")
+        # Four candidates queued and the last one after them: bob's job is queued behind two of amy's.
+        five = (ModelType.LINEAR, ModelType.RIDGE, ModelType.LASSO, ModelType.ELASTICNET, ModelType.RANDOM_FOREST)
+        comparison = await start_comparison(
+            controller, settings=settings, user_id="amy", dataset=mine, target="price", models=five
+        )
         running = asyncio.create_task(comparison.run())
         single = await controller.submit(
             Task.train(user_id="bob", model_type="linear", dataset_id=theirs.dataset_id, target_column="price")
@@ -83,4 +84,19 @@ async def test_a_comparison_past_the_model_quota_is_refused_before_any_container
             await start_comparison(controller, settings=settings, user_id="cy", dataset=dataset, target="price")
     assert "needs 9 new models" in refused.value.user_message and "at most 4" in refused.value.user_message
     assert not store.list_jobs(user_id="cy")
+    assert not job_containers()
+
+
+async def test_a_named_model_unsuited_to_the_target_is_refused_before_any_job(
+    settings, store, upload, job_containers
+) -> None:
+    dataset = upload("di", pd.read_csv(SAMPLES / "customers.csv"))
+    async with Controller(settings=settings, store=store) as controller:
+        with pytest.raises(TaskError) as refused:
+            await start_comparison(
+                controller, settings=settings, user_id="di", dataset=dataset, target="outcome",
+                models=(ModelType.LASSO, ModelType.RIDGE, ModelType.RANDOM_FOREST),
+            )
+    assert refused.value.user_message.startswith("'outcome' is classes, which lasso, ridge do not predict.")
+    assert not store.list_jobs(user_id="di")
     assert not job_containers()
