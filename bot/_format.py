@@ -36,6 +36,7 @@ HELP = """🤖 I train machine-learning models on your tables and use them for p
    • Use model model_1a2b3c4d to make predictions (on the table you sent last)
    • Correlation between price and size · correlations with price
    • Plot price against size · histogram of age · box plot of price by city · pair plot of a, b, c
+   • Which model is best for price? · ridge vs lasso for price · tune the random forest for price
 
 Commands:
 /data — the current table
@@ -43,6 +44,8 @@ Commands:
 /datasets — your tables
 /dataset delete ID — delete a table
 /train [words] — train a model
+/compare [target] [models] — which model is best: each one on the same split and folds
+/tune MODEL TARGET — search a model's settings by cross-validation
 /predict [model id] — predictions on the current table
 /models — your models
 /model ID — details of a model
