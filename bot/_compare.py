@@ -91,14 +91,19 @@ _ASK_VERB = re.compile(
 )
 
 
-# "compare ridge, lasso and elastic net for price", "random forest vs svm on species"
-_NAMED = re.compile(
-    r"^\W*(?:compare\s+(?P<listed>.+?)|(?P<versus>.+?\s(?:vs\.?|versus)\s.+?))"
-    r"(?:\s+(?:for|on|to\s+predict|at\s+predicting|predicting)\s+(?P<target>.+?))?\W*$",
-    re.IGNORECASE,
-)
+_FOR = r"(?:for|on|to\s+predict|at\s+predicting|predicting)"
+_BETTER = r"(?:which(?:\s+one)?\s+(?:is|works|would\s+be)\s+(?:better|best)|what(?:'s|\s+is)\s+better)"
+# Named candidates: "compare ridge, lasso and elastic net for price", "random forest vs svm on
+# species", "which is better for price: ridge or lasso?", "is ridge or lasso better for price?".
+_NAMED = [
+    re.compile(rf"^\W*compare\s+(?P<models>.+?)(?:\s+{_FOR}\s+(?P<target>.+?))?\W*$", re.I),
+    re.compile(rf"^\W*(?P<models>.+?\s(?:vs\.?|versus)\s.+?)(?:\s+{_FOR}\s+(?P<target>.+?))?\W*$", re.I),
+    re.compile(rf"^\W*{_BETTER}(?:\s+{_FOR}\s+(?P<target>[^:,]+?))?\s*[:,]\s*(?P<models>.+?)\W*$", re.I),
+    re.compile(rf"^\W*(?P<models>.+?)\s*[:,]?\s+{_BETTER}(?:\s+{_FOR}\s+(?P<target>.+?))?\W*$", re.I),
+    re.compile(rf"^\W*(?:is|are)\s+(?P<models>.+?)\s+better(?:\s+{_FOR}\s+(?P<target>.+?))?\W*$", re.I),
+]
 # What may stand between the model names of a list.
-_JOINERS = re.compile(r"^(?:and|or|vs\.?|versus|with|the|a|an|models?|[,;&/+])$", re.IGNORECASE)
+_JOINERS = re.compile(r"^(?:and|or|vs\.?|versus|with|the|a|an|models?|[,;:&/+])$", re.IGNORECASE)
 
 
 def compare_request(text: str) -> CompareRequest | None:
@@ -116,12 +121,12 @@ def compare_request(text: str) -> CompareRequest | None:
             models, notes, target = named
             return CompareRequest(target=target or None, include_neural_network=neural, models=models, notes=notes)
         return CompareRequest(target=target, include_neural_network=neural)
-    match = _NAMED.match(asked)
-    if match is None or (named := _named_models(match["listed"] or match["versus"], neural)) is None:
-        return None
-    models, notes, _ = named
-    target = (match["target"] or "").strip().strip("'\"`") or None
-    return CompareRequest(target=target, include_neural_network=neural, models=models, notes=notes)
+    for pattern in _NAMED:
+        if (match := pattern.match(asked)) is not None and (named := _named_models(match["models"], neural)):
+            models, notes, _ = named
+            target = (match["target"] or "").strip().strip("'\"`") or None
+            return CompareRequest(target=target, include_neural_network=neural, models=models, notes=notes)
+    return None
 
 
 def _named_models(
@@ -136,7 +141,7 @@ def _named_models(
     models = list(dict.fromkeys(found.models)) + ([ModelType.NEURAL_NETWORK] if neural else [])
     if len(set(models)) < 2 or found.fields.get("hyperparameters"):
         return None
-    words = [w for w in re.split(r"\s+|(?=[,;&/+])|(?<=[,;&/+])", rest.replace(";", " ")) if w.strip()]
+    words = [w for w in re.split(r"\s+|(?=[,:&/+])|(?<=[,:&/+])", rest.replace(";", " ")) if w.strip()]
     if not rest_is_target and not all(_JOINERS.match(w) for w in words):
         return None
     target = " ".join(w for w in words if not _JOINERS.match(w)) if rest_is_target else ""

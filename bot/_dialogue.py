@@ -322,10 +322,11 @@ class Dialogue:
     async def _on_text(self, message: Incoming, chat: _Chat, sink: Sink, text: str) -> None:
         if text.startswith("/"):
             await self._command(message, chat, sink, text)
+        elif (comparing := compare_request(text)) is not None:  # a new request, even in a question
+            chat.question = None
+            await self._compare(message, chat, sink, comparing)
         elif chat.question is not None:
             await self._answer(message, chat, sink, text)
-        elif (comparing := compare_request(text)) is not None:
-            await self._compare(message, chat, sink, comparing)
         elif (tuning := tune_request(text)) is not None:
             await self._tune(message, chat, sink, tuning)
         else:

@@ -81,6 +81,9 @@ def test_comparison_words(words, target, neural) -> None:
         ("compare models for price ridge lasso", "price", {"ridge", "lasso"}),  # after /compare
         ("compare the linear and the polynomial models to predict mpg", "mpg", {"linear", "polynomial"}),
         ("ols versus lasso", None, {"linear", "lasso"}),
+        ("which is better for violent: random forest or lasso?", "violent", {"random_forest", "lasso"}),
+        ("Is ridge or lasso better at predicting murder?", "murder", {"ridge", "lasso"}),
+        ("random forest or SVM, which one works best for species", "species", {"random_forest", "svm"}),
         ("compare ridge and neural networks for y", "y", {"ridge", "neural_network"}),
     ],
 )
@@ -100,6 +103,8 @@ def test_other_requests_are_not_comparisons() -> None:
     assert compare_request("train a random forest for price") is None
     assert compare_request("compare model_1a2b3c4d with the new table") is None
     assert compare_request("compare price and age") is None
+    assert compare_request("is the price higher for ridge or lasso") is None
+    assert compare_request("which is better: more trees or fewer?") is None
     assert compare_request("compare a random forest with 500 trees and lasso for price") is None  # a setting
 
 
