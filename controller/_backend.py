@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from config import ContainerSettings, Settings
 from runner.spec import INPUT_DIR, JOB_ROOT, MODEL_DIR, OUTPUT_DIR
@@ -204,6 +205,15 @@ class ContainerBackend(Protocol):
 
     async def close(self) -> None:
         """Release connections and threads."""
+
+    # A backend is closed when its `async with` block ends (a backend class inherits these).
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
 
 
 def make_backend(settings: Settings, *, max_threads: int = 64) -> ContainerBackend:

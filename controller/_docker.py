@@ -25,6 +25,7 @@ from config.log import get_logger
 from controller._backend import (
     LABEL_JOB_ID,
     LABEL_RUNTIME,
+    ContainerBackend,
     ContainerExit,
     ContainerInfo,
     ContainerRequest,
@@ -56,7 +57,7 @@ def job_ulimits(request: ContainerRequest) -> list[Ulimit]:
     ]
 
 
-class DockerBackend:
+class DockerBackend(ContainerBackend):
     """Job containers on the engine `client` talks to (`docker.from_env()` by default)."""
 
     # The controller caps each job's output with a tmpfs it mounts on this (the engine's) host.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from config.errors import StatAgentError
 
@@ -34,7 +36,7 @@ class ControllerRunning(StatAgentError):
 
 
 class ControllerLock:
-    """The held lock; `release()` (or process exit) frees it."""
+    """The held lock; the end of its `with` block, `release()` or process exit frees it."""
 
     def __init__(self, fd: int, path: Path) -> None:
         self._fd: int | None = fd
@@ -64,6 +66,14 @@ class ControllerLock:
             return None
         return cls(fd, path)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -78,10 +88,10 @@ def live_instance(data_dir: Path) -> str | None:
     command) asks this: the controller knows it holds the lock.
     """
     lock = ControllerLock.try_acquire(data_dir)
-    if lock is not None:
-        lock.release()
+    if lock is None:
+        return _read_holder(data_dir / LOCK_FILE)
+    with lock:
         return None
-    return _read_holder(data_dir / LOCK_FILE)
 
 
 def _read_holder(path: Path) -> str:

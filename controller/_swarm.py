@@ -49,6 +49,7 @@ from controller._backend import (
     LABEL_DATA_DIR,
     LABEL_JOB_ID,
     LABEL_RUNTIME,
+    ContainerBackend,
     ContainerExit,
     ContainerInfo,
     ContainerRequest,
@@ -102,7 +103,7 @@ class NodeStatus:
     runtime: str  # what that test job ran under ('' when none ran)
 
 
-class SwarmBackend:
+class SwarmBackend(ContainerBackend):
     """Job services on the swarm whose manager `client` talks to (`swarm.manager_url` by default)."""
 
     # The job runs on another machine: its output folder is on the shared storage, capped there.

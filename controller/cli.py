@@ -286,11 +286,8 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
             return _refused(error)
     container = None
     if job.container_id:
-        backend = _backend(settings)
-        try:
+        async with _backend(settings) as backend:
             container = await backend.inspect(job.container_id)
-        finally:
-            await backend.close()
     status = container.status if container else "removed"
     if args.json:
         _print_json({**_plain(job), "container_status": status if job.container_id else None})
@@ -331,11 +328,8 @@ async def _admin_job(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _admin_containers(args: argparse.Namespace, settings: Settings) -> int:
-    backend = _backend(settings)
-    try:
+    async with _backend(settings) as backend:
         containers = await backend.list_jobs()
-    finally:
-        await backend.close()
     # A pool container's labels name no job: the job that claimed it is found by its container id.
     claimed: dict[str, JobRecord] = {}
     if settings.data_dir.is_dir():
@@ -386,17 +380,14 @@ async def _admin_nodes(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from controller._swarm import SwarmBackend
 
-    backend = _backend(settings)
-    assert isinstance(backend, SwarmBackend)
-    try:
+    async with _backend(settings) as backend:
+        assert isinstance(backend, SwarmBackend)
         image = settings.runner.image or await asyncio.to_thread(_current_image_tag, settings)
         try:
             await backend.resolve_image(image)
         except StatAgentError as error:  # no node has it: still list them
             log.warning("runner image not usable on the swarm", image=image, error=str(error))
         nodes = await backend.nodes()
-    finally:
-        await backend.close()
     if args.json:
         _print_json({"image": image, "nodes": nodes})
         return 0
@@ -453,8 +444,7 @@ async def _admin_load_image(args: argparse.Namespace, settings: Settings) -> int
 
 async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
     """Mark the job cancelled first, so its controller reads the kill as a cancellation."""
-    backend = _backend(settings)
-    try:
+    async with _backend(settings) as backend:
         with Store.from_settings(settings) as store:
             try:
                 job = store.get_job_admin(args.job_id)
@@ -473,8 +463,6 @@ async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
             await backend.kill(container.container_id)
             if container.instance_id != live:  # nobody else will remove it
                 await backend.remove(container.container_id)
-    finally:
-        await backend.close()
     report = {
         "job_id": job.job_id,
         "previous_state": job.state.value,
@@ -492,12 +480,9 @@ async def _admin_kill(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _admin_gc(args: argparse.Namespace, settings: Settings) -> int:
     """The reconcile step for whatever no live controller owns; never touches a live one's jobs."""
-    backend = _backend(settings)
-    try:
+    async with _backend(settings) as backend:
         with Store.from_settings(settings) as store:
             report = await _collect_garbage(settings, store, backend)
-    finally:
-        await backend.close()
     if args.json:
         _print_json(report)
     else:
@@ -563,7 +548,7 @@ async def _clean_after_dead_controllers(
             )
             report["containers_removed"] = [c.container_id for c in reaped]
         return report
-    try:  # no controller: holding its lock, clean up everything, as a starting controller would
+    with lock:  # no controller: holding its lock, clean up everything, as a starting controller would
         from controller._pool import clean_pool_dirs
 
         report["live_controller"] = None
@@ -575,8 +560,6 @@ async def _clean_after_dead_controllers(
         report["job_dirs_cleaned"] = await asyncio.to_thread(clean_job_dirs, store, live=())
         removed = await asyncio.to_thread(store.sweep_temp, min_age_seconds=_ADMIN_SWEEP_MIN_AGE_SECONDS)
         report["temp_removed"] = [str(path) for path in removed]
-    finally:
-        lock.release()
     return report
 
 

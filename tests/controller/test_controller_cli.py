@@ -123,33 +123,29 @@ async def _orphan(settings: Settings, store: Store, backend: DockerBackend, *, u
 async def test_admin_gc_spares_the_live_controller_and_kill_cancels_a_job(
     settings, store, capsys: pytest.CaptureFixture[str], job_containers
 ) -> None:
-    backend = DockerBackend()
-    live = ControllerLock.acquire(settings.data_dir, instance_id="ctl-alive")
-    try:
-        dead_job = await _orphan(settings, store, backend, user_id="quinn", instance_id="ctl-dead")
-        live_job = await _orphan(settings, store, backend, user_id="quinn", instance_id="ctl-alive")
+    async with DockerBackend() as backend:
+        with ControllerLock.acquire(settings.data_dir, instance_id="ctl-alive"):
+            dead_job = await _orphan(settings, store, backend, user_id="quinn", instance_id="ctl-dead")
+            live_job = await _orphan(settings, store, backend, user_id="quinn", instance_id="ctl-alive")
 
-        assert await _run(settings, "admin", "containers", "--json") == 0
-        listed = json.loads(capsys.readouterr().out)
-        assert {dead_job, live_job} <= {c["labels"]["statagent.job_id"] for c in listed}
-        runtime = await backend.resolve_runtime(settings.container.runtime)
-        assert {c["runtime"] for c in listed if c["labels"]["statagent.job_id"] in (dead_job, live_job)} == {runtime}
+            assert await _run(settings, "admin", "containers", "--json") == 0
+            listed = json.loads(capsys.readouterr().out)
+            assert {dead_job, live_job} <= {c["labels"]["statagent.job_id"] for c in listed}
+            runtime = await backend.resolve_runtime(settings.container.runtime)
+            assert {c["runtime"] for c in listed if c["labels"]["statagent.job_id"] in (dead_job, live_job)} == {runtime}
 
-        assert await _run(settings, "admin", "gc", "--json") == 0
-        report = json.loads(capsys.readouterr().out)
-        assert report["live_controller"] == "ctl-alive"
-        assert [c.labels["statagent.job_id"] for c in job_containers()] == [live_job]
-        assert store.get_job_admin(dead_job).state == JobState.INTERRUPTED
-        assert store.get_job_admin(live_job).state == JobState.RUNNING
+            assert await _run(settings, "admin", "gc", "--json") == 0
+            report = json.loads(capsys.readouterr().out)
+            assert report["live_controller"] == "ctl-alive"
+            assert [c.labels["statagent.job_id"] for c in job_containers()] == [live_job]
+            assert store.get_job_admin(dead_job).state == JobState.INTERRUPTED
+            assert store.get_job_admin(live_job).state == JobState.RUNNING
 
-        assert await _run(settings, "admin", "kill", live_job) == 0
-        assert "cancelled" in capsys.readouterr().out
-        killed = store.get_job_admin(live_job)
-        assert killed.state == JobState.CANCELLED and killed.exit_reason == ExitReason.CANCELLED
-        assert not [c for c in job_containers() if c.status == "running"]
-    finally:
-        live.release()
-        await backend.close()
+            assert await _run(settings, "admin", "kill", live_job) == 0
+            assert "cancelled" in capsys.readouterr().out
+            killed = store.get_job_admin(live_job)
+            assert killed.state == JobState.CANCELLED and killed.exit_reason == ExitReason.CANCELLED
+            assert not [c for c in job_containers() if c.status == "running"]
 
     # With no controller alive, gc removes the rest, as a starting controller would.
     assert await _run(settings, "admin", "gc") == 0

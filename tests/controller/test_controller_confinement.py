@@ -76,17 +76,13 @@ def _request(settings: Settings, image: str, job_dir: Path, **fields) -> Contain
 
 async def _runtime(settings: Settings) -> str:
     """The runtime job containers run under with these settings (runsc where gVisor is registered)."""
-    backend = DockerBackend()
-    try:
+    async with DockerBackend() as backend:
         return await backend.resolve_runtime(settings.container.runtime)
-    finally:
-        await backend.close()
 
 
 async def _run(request: ContainerRequest, client: docker.DockerClient) -> tuple[int, str, dict]:
     """Run the request's container to its end: exit code, output, and the engine's HostConfig."""
-    backend = DockerBackend()
-    try:
+    async with DockerBackend() as backend:
         started = await backend.start(request)
         try:
             ended = await backend.wait(started.container_id, timeout=60)
@@ -96,8 +92,6 @@ async def _run(request: ContainerRequest, client: docker.DockerClient) -> tuple[
             return ended.exit_code, logs, host_config
         finally:
             await backend.remove(started.container_id)
-    finally:
-        await backend.close()
 
 
 async def test_a_job_container_sees_only_its_own_folders_and_no_network(
@@ -200,15 +194,12 @@ async def test_stdout_past_the_line_cap_is_not_read(
     settings: Settings, runner_image: str, tmp_path: Path
 ) -> None:
     request = _request(settings, runner_image, tmp_path / "job", entrypoint=("python", "-c", CHATTY))
-    backend = DockerBackend()
-    try:
+    async with DockerBackend() as backend:
         started = await backend.start(request)
         try:
             lines = [line async for line in backend.stdout_lines(started.container_id, max_lines=25)]
             assert await backend.wait(started.container_id, timeout=60) is not None
         finally:
             await backend.remove(started.container_id)
-    finally:
-        await backend.close()
     assert len(lines) == 25
     assert json.loads(lines[-1])["message"] == "24"

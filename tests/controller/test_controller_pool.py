@@ -204,21 +204,18 @@ async def test_a_pool_container_is_locked_down_as_a_cold_jobs_container(
         (slot,) = await _filled(controller.pool)
         warm = docker_client.api.inspect_container(slot.container_id)
     # A cold training job's container, from the same request builder, on a folder of its own.
-    backend = DockerBackend()
-    folder = settings.data_dir / "cold"
-    (folder / "input").mkdir(parents=True)
-    (folder / "output").mkdir()
-    runtime = await backend.resolve_runtime(settings.container.runtime)
-    resolved = settings.model_copy(update={"container": settings.container.model_copy(update={"runtime": runtime})})
-    ctx = JobContext(resolved, store, backend, "test-lockdown")
-    request = container_request(ctx, kind=JobKind.TRAIN, folder=folder, image_id=runner_image)
-    request = type(request)(**{**request.__dict__, "job_id": "job_00000000cafe", "entrypoint": ("true",)})
-    try:
+    async with DockerBackend() as backend:
+        folder = settings.data_dir / "cold"
+        (folder / "input").mkdir(parents=True)
+        (folder / "output").mkdir()
+        runtime = await backend.resolve_runtime(settings.container.runtime)
+        resolved = settings.model_copy(update={"container": settings.container.model_copy(update={"runtime": runtime})})
+        ctx = JobContext(resolved, store, backend, "test-lockdown")
+        request = container_request(ctx, kind=JobKind.TRAIN, folder=folder, image_id=runner_image)
+        request = type(request)(**{**request.__dict__, "job_id": "job_00000000cafe", "entrypoint": ("true",)})
         started = await backend.start(request)
         cold = docker_client.api.inspect_container(started.container_id)
         await backend.remove(started.container_id)
-    finally:
-        await backend.close()
 
     def mounts(inspected: dict) -> list[tuple[str, bool]]:
         return sorted((m["Target"], m.get("ReadOnly", False)) for m in inspected["HostConfig"]["Mounts"])
@@ -297,11 +294,8 @@ async def test_a_killed_services_idle_pool_containers_are_removed(
         async with Controller(settings=settings, store=store):
             assert not _pool_containers(docker_client, settings)  # this controller has no pool
     else:
-        backend = DockerBackend()
-        try:
+        async with DockerBackend() as backend:
             report = await _collect_garbage(settings, store, backend)
-        finally:
-            await backend.close()
         assert set(idle) <= set(report["containers_removed"])
     assert not _pool_containers(docker_client, settings) and not job_containers()
     assert not any((settings.data_dir / POOL_DIR).iterdir())
@@ -311,11 +305,8 @@ async def test_a_killed_services_idle_pool_containers_are_removed(
 async def test_admin_gc_beside_a_live_service_spares_its_pool(settings, store, docker_client, job_containers) -> None:
     async with Controller(settings=settings, store=store) as controller:
         (slot,) = await _filled(controller.pool)
-        backend = DockerBackend()
-        try:
+        async with DockerBackend() as backend:
             report = await _collect_garbage(settings, store, backend)
-        finally:
-            await backend.close()
         assert report["containers_removed"] == [] and slot.folder.is_dir()
         assert docker_client.containers.get(slot.container_id).status == "running"
     assert not job_containers() and not _pool_containers(docker_client, settings)
