@@ -235,7 +235,11 @@ class OfflineParser:
                 fields["model_type"] = found.models[0].value
             elif found.models:
                 names = ", ".join(model_label(m) for m in found.models)
-                notes.append(f"You named more than one model ({names}), so I am asking which one.")
+                versus = " vs ".join(model_label(m) for m in found.models)
+                notes.append(
+                    f"You named more than one model ({names}), so I am asking which one. To train each "
+                    f"on the same folds and see which is best, write: {versus} for {pieces.target or 'TARGET'}"
+                )
             if pieces.target is not None:
                 fields["target_column"] = pieces.target
             if pieces.features:

@@ -218,7 +218,10 @@ PHRASINGS = [
         Intent.TRAIN,
         fields={"target_column": "price"},
         asks=["model_type"],
-        notes=["You named more than one model (random forest, gradient boosting), so I am asking which one."],
+        notes=[
+            "You named more than one model (random forest, gradient boosting), so I am asking which one. To train "
+            "each on the same folds and see which is best, write: random forest vs gradient boosting for price"
+        ],
     ),
     case(
         "train a random forest regressor to predict price",
