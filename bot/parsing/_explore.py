@@ -42,6 +42,17 @@ _TARGET = re.compile(
     _F,
 )
 _PAIR = [
+    # "is age or tenure more correlated with price?": all of them, for the matrix to compare.
+    re.compile(
+        r"\b(?:is|are)\s+(?P<rest>.+?)\s+(?:more|less)\s+(?:strongly\s+|closely\s+)?"
+        r"(?:correlated|related|associated)\s+(?:with|to)\s+(?P<also>.+?)\W*$",
+        _F,
+    ),
+    re.compile(
+        r"\bwhich\s+(?:one\s+|column\s+)?is\s+(?:more|less)\s+(?:strongly\s+|closely\s+)?"
+        r"(?:correlated|related|associated)\s+(?:with|to)\s+(?P<also>.+?)\s*[:,]\s*(?P<rest>.+?)\W*$",
+        _F,
+    ),
     re.compile(
         r"\b(?:correlat\w*|relationships?|associations?)\s+(?:coefficients?\s+)?(?:between|of|for)\s+(?P<rest>.+?)\W*$",
         _F,
@@ -83,7 +94,7 @@ _AS_KIND = re.compile(
 )
 _PLOT_ONE = re.compile(r"^\W*(?:plot|chart|graph|draw|visuali[sz]e)\s+(?:the\s+)?(?P<rest>.+?)\W*$", _F)
 _ONE_HISTOGRAM = "A histogram shows one column; ask for one at a time, as in 'histogram of price'."
-_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bwith\b|\bvs\.?|\bversus\b)\s*", _F)
+_SEPARATORS = re.compile(r"\s*(?:,|;|&|\band\b|\bor\b|\bwith\b|\bvs\.?|\bversus\b)\s*", _F)
 _NOT_DATA = re.compile(r"\bmodel\w*|\bpredict\w*|\btrain\w*|~", _F)
 
 
@@ -135,7 +146,7 @@ def _correlation(text: str, table: TableInfo | None) -> Draft | None:
         if match := pattern.search(text):
             found = match.groupdict()
             if found.get("rest"):
-                names = _names(found["rest"], table)
+                names = _names(found["rest"], table) + ([_name(found["also"])] if found.get("also") else [])
             else:
                 names = [_name(found["a"]), _name(found.get("b") or found.get("b2") or "")]
             names = [n for n in names if n]

@@ -515,6 +515,14 @@ PHRASINGS = [
     case("what is the relationship between age and price", Intent.CORRELATE, fields={"columns": ["age", "price"]}),
     case("how are size and price related?", Intent.CORRELATE, fields={"columns": ["size", "price"]}),
     case("does age relate to price", Intent.CORRELATE, fields={"columns": ["age", "price"]}),
+    case(
+        "is age or size more correlated with price?", Intent.CORRELATE, fields={"columns": ["age", "size", "price"]}
+    ),
+    case(
+        "which is more strongly correlated with price: age or size",
+        Intent.CORRELATE,
+        fields={"columns": ["age", "size", "price"]},
+    ),
     case("show price by location as a box plot", Intent.PLOT, fields={"plot": "box", "columns": ["price"], "by": "location"}),
     case("plot price by location", Intent.PLOT, fields={"plot": "box", "columns": ["price"], "by": "location"},
          notes=["'location' holds categories, so this is a box plot of 'price' by 'location'."]),
