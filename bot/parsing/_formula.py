@@ -59,6 +59,8 @@ def find_formula(text: str) -> Formula | None:
 def _response(left: str) -> tuple[int, str | None, str | None]:
     """Where the response starts, its name, and what in it is unsupported."""
     stripped = left.rstrip()
+    if compared := re.search(r"[\w.`]+\s*(?:>=|<=|==|!=|>|<)\s*[-\w.]+$", stripped):
+        return compared.start(), None, f"a comparison as the response such as `{compared[0]}`"
     call = re.search(r"(?P<fn>[A-Za-z_.][\w.]*)\s*\((?P<inner>[^()]*)\)$", stripped)
     if call:
         return call.start(), call["inner"].strip() or None, f"a transform such as `{call[0]}`"

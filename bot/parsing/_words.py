@@ -201,9 +201,18 @@ def _lacking(name: str, closest: ModelType, *, used: bool) -> Callable[[Found, r
 _MISSING = r"(?:missing|empty|blank|nan|na|null|none)"
 _SCALE_KIND = r"(?P<kind>min[\s-]*max|standard|robust|z[\s-]*score)"
 
+_COMPARISON = (
+    "A column made by a comparison (`{what}`) is not supported yet: add it to your table as a 0/1 "
+    "column (for example with a spreadsheet formula) and send the table again."
+)
 # In order: phrases with numbers first (so "linear kernel" is not a linear model, "5-fold" is
 # not a layer size and "depth 5" is not a column), then preprocessing, then model names.
 _RULES: list[Rule] = [
+    # -- a target made by a comparison ("logit of affairs > 0 on age")
+    _rule(
+        r"\b(?P<what>[A-Za-z_][\w.]*\s*(?:>=|<=|==|!=|>|<)\s*-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\w.])",
+        lambda found, m: found.unsupported.append(_COMPARISON.format(what=m["what"])),
+    ),
     # -- cross-validation
     _rule(
         r"\b(?:leave[\s-]*(?:one|1|p)[\s-]*out|loo|loocv|jack[\s-]*knif\w*)"

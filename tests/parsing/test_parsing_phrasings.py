@@ -560,6 +560,9 @@ def test_phrasing(
         ("price ~ age:size", "interactions"),
         ("lm(price ~ age * size)", "interactions"),
         ("glm(price ~ age, family = poisson)", "poisson family"),
+        ("glm(price > 200000 ~ age, family = binomial)", "`price > 200000`"),
+        ("logit of price>=1e5 on age and size", "`price>=1e5`"),
+        ("logistic regression of price > 200000 on age and size", "`price > 200000`"),
     ],
 )
 def test_formula_parts_not_supported_yet_get_a_sentence(text: str, unsupported: str) -> None:
