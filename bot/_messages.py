@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
-from config import UploadSettings
+if TYPE_CHECKING:
+    from config import UploadSettings
 
 __all__ = [
     "BOT_API_DOWNLOAD_LIMIT",

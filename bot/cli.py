@@ -1,6 +1,7 @@
 """`statagent`: one console command for everything (chat, demo, bot, parse, job, admin).
 
-Settings are loaded once here and passed down; logging is configured once here.
+Settings are loaded once here, after the command line is parsed, and passed down; logging is
+configured once here.
 A StatAgentError ends the command with its one-sentence message on stderr (a ConfigError
 with its detail too) and exit code 2.
 """
@@ -12,10 +13,10 @@ import asyncio
 import inspect
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from config import Settings, load_settings
-from config.errors import ConfigError, StatAgentError
-from config.log import configure_logging
+if TYPE_CHECKING:
+    from config import Settings
 
 __all__ = ["build_parser", "main"]
 
@@ -43,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `statagent` command; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    # Configuration (pydantic) after parsing: `--help` and a wrong command line never load it.
+    from config import load_settings
+    from config.errors import ConfigError, StatAgentError
+    from config.log import configure_logging
+
     try:
         settings = load_settings()
         logging_settings = settings.logging

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot._messages import Incoming, Upload, upload_limit
 from bot.terminal import CHAT_ID, TerminalSink
-from config import Settings
-from store import JobKind, JobState, Store
-
 if TYPE_CHECKING:
     from bot._dialogue import Dialogue
+    from config import Settings
+    from store import Store
 
 __all__ = ["register", "run_demo"]
 
@@ -46,6 +45,7 @@ class _Step:
 async def run_demo(settings: Settings, *, out: TextIO, out_dir: Path, user_id: str = DEMO_USER) -> int:
     """Play the scripted conversation; 0 when every step got its answer, 1 otherwise."""
     from bot._dialogue import open_dialogue  # the controller and the parser: not for `--help`
+    from store import Store
 
     with Store.from_settings(settings) as store:
         # Each run starts from no models, so repeated demos never hit the model quota.
@@ -63,6 +63,8 @@ async def run_demo(settings: Settings, *, out: TextIO, out_dir: Path, user_id: s
 
 
 async def _script(dialogue: Dialogue, sink: TerminalSink, store: Store, user_id: str) -> int:
+    from store import JobKind, JobState
+
     regression = await _play(
         dialogue, sink, store, user_id,
         [

@@ -20,12 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload, upload_limit
-from config import Settings
-from config.log import configure_logging
-from store import Store
-
 if TYPE_CHECKING:
     from bot._dialogue import Dialogue
+    from config import Settings
 
 __all__ = ["CHAT_ID", "TerminalSink", "register", "run_chat"]
 
@@ -125,6 +122,7 @@ async def run_chat(
     a script can rely on a model being there in the next line.
     """
     from bot._dialogue import open_dialogue  # the controller and the parser: not for `--help`
+    from store import Store
 
     interactive = stdin.isatty()
     sink = TerminalSink(out=stdout, folder=out_dir, upload_limit=upload_limit(settings.uploads))
@@ -211,6 +209,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _chat_command(args: argparse.Namespace, settings: Settings) -> int:
+    from config.log import configure_logging
+
     out_dir = args.out or settings.data_dir / "chat" / args.user
     with contextlib.ExitStack() as stack:
         if args.log_level is None:  # the conversation stays a conversation: logs go to a file

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("anthropic", "aiogram", "docker", "pandas", "pyarrow", "controller._controller")
+# pydantic: the configuration and the task models are loaded after parsing, by the command.
+HEAVY = ("pydantic", "anthropic", "aiogram", "docker", "pandas", "pyarrow", "controller._controller")
 
 # Run in a fresh interpreter: this test process has imported everything already.
 _PROBE = """

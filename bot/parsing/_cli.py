@@ -10,11 +10,12 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.parsing._types import Draft, Intent, TableInfo
-from config import Settings
-from config.errors import TaskError
+
+if TYPE_CHECKING:
+    from config import Settings
 
 _CLI_USER = "cli"
 
@@ -53,6 +54,7 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
     # The parsers are imported by the command, not by `statagent --help`.
     from bot.parsing._draft import to_task
     from bot.parsing._offline import OfflineParser
+    from config.errors import TaskError
 
     if args.eval is not None:
         return await _evaluate(args.eval, settings)

@@ -13,6 +13,7 @@ from config import Settings
 from controller import ContainerRequest, DockerBackend
 from controller._lock import ControllerLock
 from controller.cli import register
+from runner.spec import ModelType
 from store import ExitReason, JobKind, JobState, Store
 
 pytestmark = pytest.mark.docker
@@ -44,6 +45,23 @@ def test_params_are_json_when_they_can_be_and_text_otherwise() -> None:
     assert args.features == ["a", "b", "c"] and args.model == "random_forest"
     with pytest.raises(SystemExit):
         _parser().parse_args(["job", "train", "--user", "u", "--data", "t.csv", "--target", "y", "--param", "oops"])
+
+
+def test_model_and_state_choices_are_the_enum_values(capsys: pytest.CaptureFixture[str]) -> None:
+    train = ["job", "train", "--user", "u", "--data", "t.csv", "--target", "y"]
+    assert _parser().parse_args([*train, "--model", "ridge"]).model == ModelType.RIDGE.value
+    assert _parser().parse_args(train).model == ModelType.RANDOM_FOREST.value
+    with pytest.raises(SystemExit):
+        _parser().parse_args([*train, "--model", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    assert _parser().parse_args(["admin", "jobs", "--state", "failed"]).state == JobState.FAILED.value
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["admin", "jobs", "--state", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["job", "train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert all(model.value in shown for model in ModelType)
 
 
 async def test_job_train_and_predict_print_their_results_and_admin_shows_them(

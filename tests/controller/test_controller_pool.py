@@ -23,7 +23,7 @@ from controller._backend import LABEL_DATA_DIR, LABEL_POOL
 from controller._execute import JobContext, container_request
 from controller._pool import POOL_DIR, PoolSlot, WarmPool, pool_size
 from controller.explore import ExploreRequest
-from controller.cli import _admin_containers, _collect_garbage
+from controller._commands import _admin_containers, _collect_garbage
 from runner.spec import ExploreWhat, PlotKind
 from store import JobKind, JobState
 
