@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot._messages import Incoming, Upload, upload_limit
 from bot.terminal import CHAT_ID, TerminalSink
+
 if TYPE_CHECKING:
     from bot._dialogue import Dialogue
     from config import Settings

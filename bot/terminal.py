@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from bot._messages import Button, Document, Incoming, MessageRef, Photo, Reply, Text, Upload, upload_limit
+
 if TYPE_CHECKING:
     from bot._dialogue import Dialogue
     from config import Settings
