@@ -762,7 +762,8 @@ class Dialogue:
 
     async def _show_model(self, user_id: str, sink: Sink, model_id: str, *, question: str = "") -> None:
         """The model's details and coefficient table; a question naming columns gets only a sentence
-        on each ("is age significant?"), and one on significance the terms that pass at 5%."""
+        on each ("is age significant?"), and one on significance the table and the terms that pass
+        at 5%."""
         if not model_id:
             await sink.send(Text("Which model? Write /model ID; /models lists your models."))
             return
@@ -771,10 +772,12 @@ class Dialogue:
         if answers := term_answers(inference, question):
             await sink.send(Text(answers))
             return
-        await sink.send(Text(format_model(model)))
+        verdict = significant_terms(inference, question)
+        if verdict is None:  # a question on significance gets the table behind the answer, not the card
+            await sink.send(Text(format_model(model)))
         for reply in coefficient_replies(inference):
             await sink.send(reply)
-        if verdict := significant_terms(inference, question):
+        if verdict is not None:
             await sink.send(Text(verdict))
 
     async def _offer_delete(self, user_id: str, sink: Sink, model_id: str) -> None:

@@ -50,8 +50,10 @@ async def test_the_table_follows_the_training_answer_and_comes_back_by_id_and_by
     assert re.fullmatch(r"size: [\d.]+ per unit, p [<=] \S+ \*+: significant at the 5% level\.", answer)
     assert await ana.says("/jobs") == jobs
 
+    cards = sum(t.startswith("🧠 Model") for t in ana.sink.texts())
     verdict = await ana.says("which predictors are significant?")
     assert _tables(ana) == [table.text] * 3  # the table, then which terms pass
+    assert sum(t.startswith("🧠 Model") for t in ana.sink.texts()) == cards  # not the model's card again
     assert verdict.startswith("At the 5% level ") and "size" in verdict
 
 
