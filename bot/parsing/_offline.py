@@ -100,8 +100,10 @@ _COEFFICIENTS = _any(
     r"\b(?:coefficients?|coefs?|p[\s-]*values?|significan\w*|confidence\s+intervals?|standard\s+errors?"
     r"|t[\s-]*(?:test|values?|stat\w*)|r[\s-]*squared?|(?:regression|coefficients?)\s+table"
     r"|summary\s+of\s+(?:the\s+|my\s+|this\s+|that\s+)?(?:\w+\s+)?model(?:_\w+)?|model\s+summary"
-    r"|summary\s*\(\s*(?:lm|glm|model))\b"
+    r"|summary\s*\(\s*(?:lm|glm|model)|(?:regression|model|fit)\s+(?:output|results?|report)|confint)\b"
 )
+# R's calls on a fitted model, whatever its variable is called: "summary(fit)", "confint(m1)".
+_MODEL_CALL = _any(r"^\W*(?:summary|confint|coef(?:ficients)?)\s*\(\s*[\w.]+\s*\)\W*$")
 _NO_MODEL_FOR_COEFFICIENTS = (
     "Coefficients and p-values come with a trained linear or logistic regression: train one first "
     "(for example 'price ~ size + rooms'); its answer shows the table, and /model ID shows it again."
@@ -328,6 +330,8 @@ def _intent(
         return Intent.RETRAIN
     if _DELETE.search(text):
         return Intent.DELETE_MODEL
+    if _MODEL_CALL.search(text):
+        return Intent.SHOW_MODEL
     training = bool(_TRAIN.search(text))
     if not training and _COEFFICIENTS.search(text) and not _PREDICT.search(text):
         return Intent.SHOW_MODEL

@@ -506,6 +506,11 @@ PHRASINGS = [
         notes=["Using your latest model, model_1a2b3c4d."],
     ),
     case("what does model_00ff00ff do", Intent.SHOW_MODEL, model_id="model_00ff00ff"),
+    # R's words for a fitted model's table
+    *(
+        case(words, Intent.SHOW_MODEL, model_id="model_1a2b3c4d", notes=["Using your latest model, model_1a2b3c4d."])
+        for words in ("summary(lm)", "confint(fit)", "show me the regression output", "what were the model results?")
+    ),
     case("delete model model_1a2b3c4d", Intent.DELETE_MODEL, model_id="model_1a2b3c4d"),
     case("delete my model", Intent.DELETE_MODEL, asks=["model_id"]),
     case("what's in my data", Intent.DATA_SUMMARY),
