@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot._format import clip, model_label
+from bot._format import clip
 from bot.parsing._words import read_settings
 from controller._compare import Candidate, Comparison, cv_score
-from runner.spec import ModelType, TaskType
+from runner.spec import ModelType, TaskType, model_label
 
 # Simpler first: when the winner is not clearly better, the simplest close one is recommended.
 SIMPLICITY = (

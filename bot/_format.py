@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from runner.spec import PredictOutcome, TaskType, TrainOutcome, TrainSplit
+# model_label is the catalogue's own, exported here with the other labels of the replies.
+from runner.spec import PredictOutcome, TaskType, TrainOutcome, TrainSplit, model_label
 from store import DatasetRecord, JobKind, JobRecord, ModelRecord, human_size
 
 __all__ = [
@@ -76,20 +77,6 @@ _METRIC_LABELS = {
 # Shares, shown with a percentage as well.
 _RATIO_METRICS = frozenset({"r2", "accuracy", "precision", "recall", "f1", "roc_auc"})
 
-_MODEL_LABELS = {
-    "linear": "Linear Regression",
-    "ridge": "Ridge Regression",
-    "lasso": "Lasso Regression",
-    "elasticnet": "Elastic Net",
-    "polynomial": "Polynomial Regression",
-    "logistic": "Logistic Regression",
-    "svm": "SVM",
-    "random_forest": "Random Forest",
-    "gradient_boosting": "Gradient Boosting",
-    "hist_gradient_boosting": "Hist Gradient Boosting",
-    "neural_network": "Neural Network",
-}
-
 _PREDICTION_ROWS = 5
 # Kinds of column a model can predict, for the example in a table's summary.
 _TARGET_KINDS = frozenset({"numeric", "categorical", "boolean"})
@@ -104,11 +91,6 @@ _BASELINES = {
 def metric_label(name: str) -> str:
     """'r2' -> 'R2', 'f1' -> 'F1', 'roc_auc' -> 'ROC_AUC'."""
     return _METRIC_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-def model_label(model_type: str) -> str:
-    """'random_forest' -> 'Random Forest'."""
-    return _MODEL_LABELS.get(model_type, model_type.replace("_", " ").title())
 
 
 def format_summary(record: DatasetRecord) -> str:

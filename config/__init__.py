@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from config.errors import ConfigError
+from runner.spec import NEURAL_NETWORK_DEFAULTS, ModelType
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -146,6 +147,13 @@ class MLSettings(_Section):
     default_hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     hyperparameter_ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     hyperparameter_choices: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("default_hyperparameters")
+    @classmethod
+    def _built_in_defaults(cls, given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The configured defaults over the built-in ones (a neural network's, from runner.spec)."""
+        network = ModelType.NEURAL_NETWORK.value
+        return {**given, network: {**NEURAL_NETWORK_DEFAULTS, **given.get(network, {})}}
 
 
 class TelegramSettings(_Section):

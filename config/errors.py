@@ -6,7 +6,24 @@ the dialogue core shows as it is. `str(error)` is the technical detail, for the 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
+
+
+class ExitReason(StrEnum):
+    """How a job ended: success, or the `reason` of the JobError it failed with (a StrEnum, so
+    logs and messages show the value)."""
+
+    SUCCESS = "success"
+    BAD_INPUT = "bad_input"
+    TRAINING_FAILED = "training_failed"
+    TIMEOUT = "timeout"
+    OUT_OF_MEMORY = "out_of_memory"
+    KILLED = "killed"  # SIGKILL from outside the product (not the engine's OOM killer)
+    OUTPUT_OVER_QUOTA = "output_over_quota"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    CRASHED = "crashed"
 
 
 class StatAgentError(Exception):
@@ -90,7 +107,7 @@ class JobError(StatAgentError):
     """A job ended without a result. Carries what an admin needs to see why."""
 
     default_user_message = "The job failed unexpectedly. Please try again."
-    reason: str = "crashed"
+    reason: ExitReason = ExitReason.CRASHED
 
     def __init__(
         self,
@@ -122,57 +139,57 @@ class JobBadInput(JobError):
     """The runner refused the data or the spec (exit 2); the message is the runner's own."""
 
     default_user_message = "The data does not fit this request."
-    reason = "bad_input"
+    reason = ExitReason.BAD_INPUT
 
 
 class JobTrainingFailed(JobError):
     """Fitting or evaluating failed (exit 3)."""
 
     default_user_message = "Training failed on this data. Try another model or check the data."
-    reason = "training_failed"
+    reason = ExitReason.TRAINING_FAILED
 
 
 class JobTimeout(JobError):
     default_user_message = (
         "Training took too long and was stopped. Try less data or a simpler model."
     )
-    reason = "timeout"
+    reason = ExitReason.TIMEOUT
 
 
 class JobOutOfMemory(JobError):
     default_user_message = (
         "The job ran out of memory and was stopped. Try less data, fewer columns or a simpler model."
     )
-    reason = "out_of_memory"
+    reason = ExitReason.OUT_OF_MEMORY
 
 
 class JobKilled(JobError):
     """SIGKILL from outside the product (an operator, the host), not the engine's OOM killer."""
 
     default_user_message = "The job was stopped from outside the service before it finished. Try again."
-    reason = "killed"
+    reason = ExitReason.KILLED
 
 
 class JobOutputTooLarge(JobError):
     default_user_message = (
         "The job produced more output than your storage allows, so nothing of it was kept."
     )
-    reason = "output_over_quota"
+    reason = ExitReason.OUTPUT_OVER_QUOTA
 
 
 class JobCancelled(JobError):
     default_user_message = "The job was cancelled."
-    reason = "cancelled"
+    reason = ExitReason.CANCELLED
 
 
 class JobInterrupted(JobError):
     default_user_message = (
         "The job was interrupted by a restart of the service. Please start it again."
     )
-    reason = "interrupted"
+    reason = ExitReason.INTERRUPTED
 
 
 class JobCrashed(JobError):
     """The runner died without a usable result (any exit code other than 0, 2, 3)."""
 
-    reason = "crashed"
+    reason = ExitReason.CRASHED

@@ -29,6 +29,7 @@ from runner.spec import (
     TrainOutcome,
     TrainSpec,
     Validation,
+    model_label,
 )
 from store import DatasetRecord
 
@@ -210,7 +211,7 @@ def _entry(candidate: Candidate) -> LeaderboardEntry | None:
     mean, std = cv_score(outcome)
     if mean is None or std is None:
         return None
-    return LeaderboardEntry(label=candidate.model_type.value.replace("_", " "), mean=mean, std=std)
+    return LeaderboardEntry(label=model_label(candidate.model_type), mean=mean, std=std)
 
 
 def cv_score(outcome: TrainOutcome) -> tuple[float | None, float | None]:

@@ -131,7 +131,7 @@ class _LiveJob:
 
     def finish(self, *, outcome: JobOutcome | None = None, error: JobError | None = None) -> None:
         self.outcome, self.error = outcome, error
-        reason = ExitReason.SUCCESS if error is None else ExitReason(error.reason)
+        reason = ExitReason.SUCCESS if error is None else error.reason
         self.emit(JobFinished(self.job_id, reason))
         self.done.set()
 

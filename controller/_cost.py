@@ -24,6 +24,7 @@ from runner.spec import (
     TaskType,
     TrainSpec,
     Validation,
+    model_phrase,
 )
 
 __all__ = ["Workload", "check_cost", "estimate_fit_seconds", "job_seconds", "work_units", "workload"]
@@ -169,7 +170,7 @@ def check_cost(
     budget = OFFER_SHARE * limit_seconds
     offers: list[tuple[str, dict[str, Any]]] = []
     sample = _rows_that_fit(spec, load, budget)
-    label = _label(spec.model_type)
+    label = model_phrase(spec.model_type)
     if sample is not None:
         estimate = job_seconds(spec, _with_rows(load, sample))
         offers.append(
@@ -185,7 +186,7 @@ def check_cost(
         if estimate <= budget and len(offers) < (1 if sample else 0) + MAX_MODEL_OFFERS:
             offers.append(
                 (
-                    f"{_label(other)} on all rows (~{_duration(estimate)})",
+                    f"{model_phrase(other)} on all rows (~{_duration(estimate)})",
                     {"model_type": other.value, "hyperparameters": {}},
                 )
             )
@@ -230,10 +231,6 @@ def _rows_that_fit(spec: TrainSpec, load: Workload, budget: float) -> int | None
     # Rounded down to two significant digits: a number a person would say.
     rounded = int(float(f"{low:.2g}")) if low >= 100 else low
     return rounded if rounded >= MIN_SAMPLE_ROWS else None
-
-
-def _label(model_type: ModelType) -> str:
-    return "SVM" if model_type is ModelType.SVM else model_type.value.replace("_", " ")
 
 
 def _with_rows(load: Workload, rows: int) -> Workload:

@@ -770,7 +770,7 @@ def _now() -> datetime:
 
 def failure_fields(error: JobError) -> dict[str, Any]:
     """The job-row fields saying that a job ended with `error`."""
-    reason = ExitReason(error.reason)
+    reason = error.reason
     return {
         "state": _STATE_OF_REASON.get(reason, JobState.FAILED),
         "exit_reason": reason,

@@ -19,6 +19,7 @@ from controller._cost import check_cost
 from runner.spec import (
     ColumnKind,
     DatasetSummary,
+    INTEGER_HYPERPARAMETERS,
     IngestLimits,
     IngestSpec,
     LeaderboardEntry,
@@ -36,6 +37,8 @@ from runner.spec import (
     Tuning,
     Validation,
     id_target_refusal,
+    model_phrase,
+    model_phrases,
 )
 
 __all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec", "retrain_task"]
@@ -215,8 +218,8 @@ def build_spec(
         raise TaskError(
             f"{task.model_type.value} cannot do {task.learning_task.value}",
             user_message=(
-                f"A {_label(task.model_type)} model cannot do {task.learning_task.value}. "
-                f"Models for {task.learning_task.value}: {_models_for(task.learning_task)}."
+                f"A {model_phrase(task.model_type)} model cannot do {task.learning_task.value}. "
+                f"Models for {task.learning_task.value}: {model_phrases(task.learning_task)}."
             ),
         )
     if summary is not None:
@@ -270,12 +273,12 @@ def _tuning(model_type: ModelType, ml: MLSettings) -> Tuning:
         elif name in ml.hyperparameter_ranges:
             low, high = ml.hyperparameter_ranges[name]
             space[name] = SearchRange(
-                low=low, high=high, integer=name in _INTEGER_PARAMETERS, log=low > 0 and high / low >= 100
+                low=low, high=high, integer=name in INTEGER_HYPERPARAMETERS, log=low > 0 and high / low >= 100
             )
     if model_type is ModelType.NEURAL_NETWORK or not space:
         raise TaskError(
             f"nothing to tune for {model_type.value}",
-            user_message=f"A {_label(model_type)} model has no settings I can tune; try a random forest, "
+            user_message=f"A {model_phrase(model_type)} model has no settings I can tune; try a random forest, "
             "gradient boosting, ridge, lasso, SVM or logistic regression.",
         )
     return Tuning(candidates=ml.tune_candidates, space=space)
@@ -305,7 +308,7 @@ def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:
             user_message=(
                 f"'{column.name}' has {column.distinct:,} different numbers, so it is a quantity to "
                 f"predict, not classes; use a regression model such as "
-                f"{_models_for(TaskType.REGRESSION)}, or choose a column with a few classes."
+                f"{model_phrases(TaskType.REGRESSION)}, or choose a column with a few classes."
             ),
         )
 
@@ -330,7 +333,7 @@ def _hyperparameters(
         raise TaskError(
             f"unknown hyperparameters {unknown} for {model_type.value}",
             user_message=(
-                f"A {_label(model_type)} model has no setting {', '.join(map(repr, unknown))}. "
+                f"A {model_phrase(model_type)} model has no setting {', '.join(map(repr, unknown))}. "
                 f"Its settings: {describe_hyperparameters(model_type, ml)}."
             ),
         )
@@ -344,7 +347,7 @@ def _check_value(model_type: ModelType, name: str, value: HyperValue, ml: MLSett
     def refuse(why: str) -> TaskError:
         return TaskError(
             f"{model_type.value}.{name}={value!r}: {why}",
-            user_message=f"{name} = {value} is not allowed for a {_label(model_type)} model: {why}.",
+            user_message=f"{name} = {value} is not allowed for a {model_phrase(model_type)} model: {why}.",
         )
 
     if name in ml.hyperparameter_choices:
@@ -366,14 +369,9 @@ def _check_value(model_type: ModelType, name: str, value: HyperValue, ml: MLSett
         low, high = ml.hyperparameter_ranges[name]
         if not low <= value <= high:
             raise refuse(f"the allowed range is {_num(low)} to {_num(high)}")
-    if isinstance(value, float) and name in _INTEGER_PARAMETERS and not value.is_integer():
+    if isinstance(value, float) and name in INTEGER_HYPERPARAMETERS and not value.is_integer():
         raise refuse("it must be a whole number")
 
-
-_INTEGER_PARAMETERS = frozenset(
-    {"n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "epochs",
-     "batch_size", "degree", "max_iter", "patience", "max_leaf_nodes"}
-)
 
 
 def _allowed(name: str, ml: MLSettings) -> str:
@@ -387,11 +385,3 @@ def _allowed(name: str, ml: MLSettings) -> str:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def _label(model_type: ModelType) -> str:
-    return model_type.value.replace("_", " ")
-
-
-def _models_for(kind: TaskType) -> str:
-    return ", ".join(_label(m) for m, kinds in MODEL_TASKS.items() if kind in kinds)

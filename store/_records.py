@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from config.errors import ExitReason
 from runner.spec import ColumnKind, ColumnSummary, DataFormat, DatasetSummary
 
 __all__ = [
@@ -42,19 +43,6 @@ class JobState(str, Enum):
     def finished(self) -> bool:
         """True for the states a job never leaves."""
         return self not in (JobState.QUEUED, JobState.RUNNING)
-
-
-class ExitReason(str, Enum):
-    SUCCESS = "success"
-    BAD_INPUT = "bad_input"
-    TRAINING_FAILED = "training_failed"
-    TIMEOUT = "timeout"
-    OUT_OF_MEMORY = "out_of_memory"
-    KILLED = "killed"  # SIGKILL from outside the product (not the engine's OOM killer)
-    OUTPUT_OVER_QUOTA = "output_over_quota"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
-    CRASHED = "crashed"
 
 
 @dataclass(frozen=True)

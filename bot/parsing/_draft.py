@@ -19,22 +19,8 @@ from bot.parsing._columns import Match, match_column
 from bot.parsing._types import Draft, Intent, Question, TableInfo
 from config.errors import TaskError
 from controller.task import Task
-from runner.spec import MODEL_TASKS, ModelType, TaskType
+from runner.spec import MODEL_TASKS, ModelType, TaskType, model_phrase, models_for
 
-# The order model types are offered in; those that fit the target come first.
-MODEL_ORDER = [
-    ModelType.LINEAR,
-    ModelType.LOGISTIC,
-    ModelType.RANDOM_FOREST,
-    ModelType.GRADIENT_BOOSTING,
-    ModelType.HIST_GRADIENT_BOOSTING,
-    ModelType.RIDGE,
-    ModelType.LASSO,
-    ModelType.ELASTICNET,
-    ModelType.POLYNOMIAL,
-    ModelType.SVM,
-    ModelType.NEURAL_NETWORK,
-]
 _TARGET_NAME = re.compile(
     r"price|value|target|label|class|outcome|response|survived|species|churn|default|result|score|sales"
     r"|income|salary|cost|medv|^y$",
@@ -48,11 +34,6 @@ _MODEL_QUESTION = {
     Intent.DELETE_MODEL: "Which model should I delete?",
     Intent.RETRAIN: "Which model should I retrain on your current table?",
 }
-
-
-def model_label(model: ModelType | str) -> str:
-    """ "random_forest" -> "random forest"."""
-    return ModelType(model).value.replace("_", " ")
 
 
 def resolve(
@@ -190,15 +171,15 @@ def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo
     if target is None or wanted is None or wanted in MODEL_TASKS[model]:
         return None
     if said:
-        text = f"A {model_label(model)} model cannot do {wanted.value}. Which model should I use?"
+        text = f"A {model_phrase(model)} model cannot do {wanted.value}. Which model should I use?"
     elif wanted is TaskType.CLASSIFICATION:
         text = (
-            f"'{target}' holds categories, and a {model_label(model)} model only predicts numbers. "
+            f"'{target}' holds categories, and a {model_phrase(model)} model only predicts numbers. "
             "Which model should I use?"
         )
     else:
         text = (
-            f"'{target}' holds numbers, and a {model_label(model)} model only predicts classes. "
+            f"'{target}' holds numbers, and a {model_phrase(model)} model only predicts classes. "
             "Which model should I use?"
         )
     return Question(field="model_type", text=text, options=options)
@@ -217,17 +198,18 @@ def formula_model(draft: Draft, table: TableInfo | None) -> Draft:
     else:
         return draft
     why = "two classes" if two_class else "numbers"
-    said = f"No model named: '{target}' holds {why}, so I will fit {model_label(model)} regression."
+    said = f"No model named: '{target}' holds {why}, so I will fit {model_phrase(model)} regression."
     notes = [*draft.notes, said]
     fields = {**draft.fields, "model_type": model.value}
     return resolve(dataclasses.replace(draft, fields=fields, notes=notes), table=table, model_ids=None)
 
 
 def _models_for(task: TaskType | None) -> list[str]:
-    if task is not None:
-        return [m.value for m in MODEL_ORDER if task in MODEL_TASKS[m]]
-    regression = [m.value for m in MODEL_ORDER if TaskType.REGRESSION in MODEL_TASKS[m]]
-    return regression + [m.value for m in MODEL_ORDER if m.value not in regression]
+    """The model types to offer: those that can do `task`; all, the regression ones first, without one."""
+    offered = models_for(task or TaskType.REGRESSION)
+    if task is None:
+        offered += [m for m in MODEL_TASKS if m not in offered]
+    return [m.value for m in offered]
 
 
 def _resolve_model_id(draft: Draft, model_ids: list[str], latest_model: bool) -> Draft:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
-from bot.parsing._draft import model_label, resolve
+from bot.parsing._draft import resolve
 from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, TableInfo
+from runner.spec import model_phrase
 
 _EDIT = re.compile(
     r"^\W*(?:(?:the\s+)?same(?:\s+thing)?|again|now|this\s+time|instead|also|and|ok(?:ay)?|then|but|try|redo"
@@ -41,7 +42,7 @@ def follow_up(previous: Draft, text: str, parsed: Draft, table: TableInfo | None
     new = edit.fields
     if "model_type" in new and new["model_type"] != fields.get("model_type"):
         fields.pop("hyperparameters", None)  # settings of the old model may not fit the new one
-        changes.append(f"{model_label(new['model_type'])} instead of {model_label(fields['model_type'])}")
+        changes.append(f"{model_phrase(new['model_type'])} instead of {model_phrase(fields['model_type'])}")
     for key, value in new.items():
         if key == "hyperparameters":
             fields[key] = {**fields.get(key, {}), **value}

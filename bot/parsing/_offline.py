@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
-from bot.parsing._draft import formula_model, model_label, resolve
+from bot.parsing._draft import formula_model, resolve
 from bot.parsing._explore import read_explore
 from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
 from bot.parsing._typos import correct, said
 from bot.parsing._words import CUT, Found, read_settings
-from runner.spec import ModelType
+from runner.spec import ModelType, model_phrase
 
 _HOLE = "\ue000"  # a set-aside name is written as _HOLE + chr(_FIRST + its index)
 _FIRST = 0xE100
@@ -236,8 +236,8 @@ class OfflineParser:
             if len(found.models) == 1:
                 fields["model_type"] = found.models[0].value
             elif found.models:
-                names = ", ".join(model_label(m) for m in found.models)
-                versus = " vs ".join(model_label(m) for m in found.models)
+                names = ", ".join(model_phrase(m) for m in found.models)
+                versus = " vs ".join(model_phrase(m) for m in found.models)
                 notes.append(
                     f"You named more than one model ({names}), so I am asking which one. To train each "
                     f"on the same folds and see which is best, write: {versus} for {pieces.target or 'TARGET'}"

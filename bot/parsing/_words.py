@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.parsing._draft import model_label
-from runner.spec import MODEL_TASKS, MissingStrategy, ModelType, Scaling, TaskType, Validation
+from runner.spec import MODEL_TASKS, MissingStrategy, ModelType, Scaling, TaskType, Validation, model_phrase
 
 CUT = " ; "  # what a recognised phrase is replaced with: it ends a stretch of column names
 _N = r"(?P<n>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)"  # 200, 0.5, .5, 1e-3
@@ -190,10 +189,10 @@ def _lacking(name: str, closest: ModelType, *, used: bool) -> Callable[[Found, r
     def action(found: Found, match: re.Match[str]) -> None:
         if used:
             _model(closest)(found, match)
-            label = model_label(closest)
+            label = model_phrase(closest)
             found.notes.append(f"I do not have {name}; I will use {label}, the closest I have.")
         else:
-            found.notes.append(f"I do not have {name} yet; the closest I have is {model_label(closest)}.")
+            found.notes.append(f"I do not have {name} yet; the closest I have is {model_phrase(closest)}.")
 
     return action
 

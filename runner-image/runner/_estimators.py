@@ -5,32 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from runner._errors import JobError, quoted
-from runner.spec import MODEL_HYPERPARAMETERS, ErrorCode, HyperValue, ModelType, TaskType
-
-# Whole-number settings (sklearn reads a float min_samples_split as a fraction, for one).
-_INTEGER_PARAMS = frozenset(
-    {
-        "n_estimators",
-        "max_depth",
-        "min_samples_split",
-        "min_samples_leaf",
-        "max_iter",
-        "degree",
-        "epochs",
-        "batch_size",
-        "patience",
-        "max_leaf_nodes",
-    }
+from runner.spec import (
+    INTEGER_HYPERPARAMETERS,
+    MODEL_HYPERPARAMETERS,
+    NEURAL_NETWORK_DEFAULTS,
+    ErrorCode,
+    HyperValue,
+    ModelType,
+    TaskType,
+    model_phrase,
 )
-# Used by neural networks when the host sends no value (the host normally sends them all).
-NEURAL_NETWORK_DEFAULTS: dict[str, HyperValue] = {
-    "hidden_layers": [64, 32],
-    "dropout": 0.2,
-    "epochs": 50,
-    "batch_size": 32,
-    "learning_rate": 0.001,
-    "patience": 10,
-}
+
 # Folds the SVM classifier uses to turn its scores into probabilities.
 SVM_CALIBRATION_FOLDS = 3
 
@@ -43,13 +28,13 @@ def resolve_hyperparameters(model_type: ModelType, given: dict[str, HyperValue])
         choices = quoted(sorted(allowed)) if allowed else "none"
         raise JobError(
             ErrorCode.BAD_SPEC,
-            f"Unknown setting {quoted(unknown)} for a {model_type.value} model; allowed: {choices}.",
+            f"Unknown setting {quoted(unknown)} for a {model_phrase(model_type)} model; allowed: {choices}.",
         )
     resolved: dict[str, HyperValue] = {}
     if model_type is ModelType.NEURAL_NETWORK:
         resolved.update(NEURAL_NETWORK_DEFAULTS)
     for name, value in given.items():
-        if name in _INTEGER_PARAMS and isinstance(value, float) and value.is_integer():
+        if name in INTEGER_HYPERPARAMETERS and isinstance(value, float) and value.is_integer():
             value = int(value)
         resolved[name] = value
     return resolved

@@ -15,10 +15,12 @@ from runner.spec import (
     DroppedColumn,
     ErrorCode,
     MissingStrategy,
-    ModelType,
     TaskType,
     TrainSpec,
     id_target_refusal,
+    model_phrase,
+    model_phrases,
+    models_for,
 )
 
 # Every class needs this many rows to be trained on and tested.
@@ -202,8 +204,8 @@ def _resolve_task(spec: TrainSpec, target: pd.Series) -> TaskType:
     if task not in served:
         raise JobError(
             ErrorCode.UNSUPPORTED_MODEL,
-            f"A {_model_name(spec.model_type)} model cannot do {task.value}; "
-            f"for that use one of: {', '.join(_models_for(task))}.",
+            f"A {model_phrase(spec.model_type)} model cannot do {task.value}; "
+            f"for that use one of: {model_phrases(task)}.",
         )
     if task is TaskType.REGRESSION and not is_number_column(target):
         example = target.dropna().iloc[0]
@@ -211,24 +213,16 @@ def _resolve_task(spec: TrainSpec, target: pd.Series) -> TaskType:
             ErrorCode.NON_NUMERIC_TARGET,
             f"Target column '{spec.target_column}' holds categories (e.g. '{example}'), not numbers, "
             f"so it cannot be predicted as a number; use classification, e.g. a "
-            f"{' or '.join(_models_for(TaskType.CLASSIFICATION)[:2])} model.",
+            f"{' or '.join(map(model_phrase, models_for(TaskType.CLASSIFICATION)[:2]))} model.",
         )
     if task is TaskType.CLASSIFICATION and inferred is TaskType.REGRESSION and _has_fractions(target):
         raise JobError(
             ErrorCode.UNSUPPORTED_MODEL,
             f"Target column '{spec.target_column}' holds measured numbers, not categories, "
-            f"so a {_model_name(spec.model_type)} model cannot classify it; "
-            f"use one of: {', '.join(_models_for(TaskType.REGRESSION))}.",
+            f"so a {model_phrase(spec.model_type)} model cannot classify it; "
+            f"use one of: {model_phrases(TaskType.REGRESSION)}.",
         )
     return task
-
-
-def _model_name(model_type: ModelType) -> str:
-    return model_type.value.replace("_", " ")
-
-
-def _models_for(task: TaskType) -> list[str]:
-    return [m.value for m, tasks in MODEL_TASKS.items() if task in tasks]
 
 
 def _has_fractions(target: pd.Series) -> bool:

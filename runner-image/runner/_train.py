@@ -44,6 +44,7 @@ from runner.spec import (
     TrainSpec,
     TrainSplit,
     Validation,
+    model_label,
 )
 
 # A polynomial model with more terms than this is refused (memory and time explode).
@@ -390,7 +391,7 @@ def _draw_leaderboard(
     mean, std = cross_validation.get(f"mean_{metric}"), cross_validation.get(f"std_{metric}")
     entries = list(spec.leaderboard)
     if mean is not None and std is not None:
-        label = spec.model_type.value.replace("_", " ")
+        label = model_label(spec.model_type)
         entries.append(LeaderboardEntry(label=label, mean=mean, std=std))
     try:
         leaderboard_chart(

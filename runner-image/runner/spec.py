@@ -107,17 +107,18 @@ class Validation(str, Enum):
 
 # Which tasks each model serves, and the hyperparameter names it accepts. The host refuses
 # anything else before a container starts; the runner builds estimators from these only.
+# MODEL_TASKS is in the order models are offered and listed: the common ones first.
 MODEL_TASKS: dict[ModelType, frozenset[TaskType]] = {
     ModelType.LINEAR: frozenset({TaskType.REGRESSION}),
+    ModelType.LOGISTIC: frozenset({TaskType.CLASSIFICATION}),
+    ModelType.RANDOM_FOREST: frozenset(TaskType),
+    ModelType.GRADIENT_BOOSTING: frozenset(TaskType),
+    ModelType.HIST_GRADIENT_BOOSTING: frozenset(TaskType),
     ModelType.RIDGE: frozenset({TaskType.REGRESSION}),
     ModelType.LASSO: frozenset({TaskType.REGRESSION}),
     ModelType.ELASTICNET: frozenset({TaskType.REGRESSION}),
     ModelType.POLYNOMIAL: frozenset({TaskType.REGRESSION}),
-    ModelType.LOGISTIC: frozenset({TaskType.CLASSIFICATION}),
     ModelType.SVM: frozenset(TaskType),
-    ModelType.RANDOM_FOREST: frozenset(TaskType),
-    ModelType.GRADIENT_BOOSTING: frozenset(TaskType),
-    ModelType.HIST_GRADIENT_BOOSTING: frozenset(TaskType),
     ModelType.NEURAL_NETWORK: frozenset(TaskType),
 }
 
@@ -144,6 +145,67 @@ MODEL_HYPERPARAMETERS: dict[ModelType, frozenset[str]] = {
 }
 
 HyperValue = Union[bool, int, float, str, list[int], None]
+
+# Settings that take whole numbers (scikit-learn reads a float min_samples_split as a fraction,
+# for one): the host refuses fractions, the runner turns 5.0 into 5.
+INTEGER_HYPERPARAMETERS = frozenset(
+    {
+        "n_estimators",
+        "max_depth",
+        "min_samples_split",
+        "min_samples_leaf",
+        "max_iter",
+        "degree",
+        "epochs",
+        "batch_size",
+        "patience",
+        "max_leaf_nodes",
+    }
+)
+# A neural network's settings where neither the request nor the configuration gives one.
+NEURAL_NETWORK_DEFAULTS: dict[str, HyperValue] = {
+    "hidden_layers": [64, 32],
+    "dropout": 0.2,
+    "epochs": 50,
+    "batch_size": 32,
+    "learning_rate": 0.001,
+    "patience": 10,
+}
+
+# How people read each model type: a label for headings and buttons, a phrase inside sentences.
+_MODEL_NAMES: dict[ModelType, tuple[str, str]] = {
+    ModelType.LINEAR: ("Linear Regression", "linear"),
+    ModelType.RIDGE: ("Ridge Regression", "ridge"),
+    ModelType.LASSO: ("Lasso Regression", "lasso"),
+    ModelType.ELASTICNET: ("Elastic Net", "elastic net"),
+    ModelType.POLYNOMIAL: ("Polynomial Regression", "polynomial"),
+    ModelType.LOGISTIC: ("Logistic Regression", "logistic"),
+    ModelType.SVM: ("SVM", "SVM"),
+    ModelType.RANDOM_FOREST: ("Random Forest", "random forest"),
+    ModelType.GRADIENT_BOOSTING: ("Gradient Boosting", "gradient boosting"),
+    ModelType.HIST_GRADIENT_BOOSTING: ("Hist Gradient Boosting", "hist gradient boosting"),
+    ModelType.NEURAL_NETWORK: ("Neural Network", "neural network"),
+}
+
+
+def model_label(model_type: ModelType | str) -> str:
+    """'random_forest' -> 'Random Forest', 'linear' -> 'Linear Regression'."""
+    return _MODEL_NAMES[ModelType(model_type)][0]
+
+
+def model_phrase(model_type: ModelType | str) -> str:
+    """'random_forest' -> 'random forest', as in 'a random forest model'."""
+    return _MODEL_NAMES[ModelType(model_type)][1]
+
+
+def models_for(task: TaskType) -> list[ModelType]:
+    """The model types that can do `task`, in the order they are offered."""
+    return [model for model, tasks in MODEL_TASKS.items() if task in tasks]
+
+
+def model_phrases(task: TaskType) -> str:
+    """'linear, random forest, ...': the models that can do `task`, for a sentence."""
+    return ", ".join(map(model_phrase, models_for(task)))
 
 
 class _Strict(BaseModel):

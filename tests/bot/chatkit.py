@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import Dialogue, Document, Incoming, MessageRef, Photo, Reply, Text, Upload
-from config import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The checkout's copy: in pytest, tests/runner would shadow the package name `runner`.
@@ -16,18 +15,6 @@ SAMPLES = REPO_ROOT / "runner-image" / "runner" / "sample_data"
 def sample(name: str) -> bytes:
     """A bundled sample table (the runner package's sample_data)."""
     return (SAMPLES / name).read_bytes()
-
-
-def settings_for(data_dir: Path, runner_image: str) -> Settings:
-    """Settings on `data_dir` with the checkout's runner image and nothing from the environment."""
-    return load_settings(
-        env={},
-        overrides={
-            "data_dir": str(data_dir),
-            "runner": {"image": runner_image},
-            "container": {"memory_mb": 1024, "train_timeout_seconds": 120, "predict_timeout_seconds": 60},
-        },
-    )
 
 
 @dataclass

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from chatkit import RecordingSink, User, settings_for
+from chatkit import RecordingSink, User
+from job_settings import settings_for
 
 from bot import Dialogue
 from bot.parsing import OfflineParser

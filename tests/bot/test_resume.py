@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chatkit import RecordingSink, settings_for
+from chatkit import RecordingSink
+from job_settings import settings_for
 
 from bot import Dialogue, MessageRef, Reply, Text
 from bot.terminal import CHAT_ID, run_chat

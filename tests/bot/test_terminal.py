@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chatkit import REPO_ROOT, SAMPLES, settings_for
+from chatkit import REPO_ROOT, SAMPLES
+from job_settings import settings_for
 
 from bot.cli import main
 from bot import Photo

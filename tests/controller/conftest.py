@@ -11,14 +11,17 @@ import docker
 import numpy as np
 import pandas as pd
 import pytest
+from job_settings import settings_for
 from tables import store_table
 
-from config import LoggingSettings, Settings, load_settings
+from config import LoggingSettings, Settings
 from config.log import configure_logging
 from controller._backend import LABEL_DATA_DIR, LABEL_JOB_ID
 from store import DatasetRecord, Store
 
 MakeSettings = Callable[..., Settings]
+# Jobs start cold unless a test asks for the warm pool (test_controller_pool.py).
+_CONTROLLER_SECTIONS = {"queue": {"max_running": 2, "reconcile_interval_seconds": 60}, "pool": {"size": 0}}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,17 +58,7 @@ def make_settings(tmp_path: Path, runner_image: str) -> MakeSettings:
     """
 
     def make(**sections: dict[str, Any]) -> Settings:
-        base: dict[str, Any] = {
-            "data_dir": str(tmp_path / "data"),
-            "runner": {"image": runner_image},
-            "container": {"memory_mb": 1024, "cpus": 1.0, "train_timeout_seconds": 120},
-            "queue": {"max_running": 2, "reconcile_interval_seconds": 60},
-            # Jobs start cold unless a test asks for the warm pool (test_controller_pool.py).
-            "pool": {"size": 0},
-        }
-        for section, values in sections.items():
-            base[section] = {**base.get(section, {}), **values} if isinstance(values, dict) else values
-        return load_settings(env={}, overrides=base)
+        return settings_for(tmp_path / "data", runner_image, _CONTROLLER_SECTIONS, sections)
 
     return make
 

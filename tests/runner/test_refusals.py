@@ -78,7 +78,7 @@ def test_text_target_asked_to_regress(jobs, customers):
         job,
         ErrorCode.NON_NUMERIC_TARGET,
         "Target column 'outcome' holds categories (e.g. 'no'), not numbers, so it cannot be "
-        "predicted as a number; use classification, e.g. a logistic or svm model.",
+        "predicted as a number; use classification, e.g. a logistic or random forest model.",
     )
 
 
@@ -93,8 +93,8 @@ def test_classifier_on_measured_numbers(jobs):
         job,
         ErrorCode.UNSUPPORTED_MODEL,
         "Target column 'y' holds measured numbers, not categories, so a logistic model cannot "
-        "classify it; use one of: linear, ridge, lasso, elasticnet, polynomial, svm, "
-        "random_forest, gradient_boosting, hist_gradient_boosting, neural_network.",
+        "classify it; use one of: linear, random forest, gradient boosting, hist gradient boosting, "
+        "ridge, lasso, elastic net, polynomial, SVM, neural network.",
     )
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from fake_server import FakeTelegramServer
+from job_settings import settings_for
 
 from bot.telegram import serve
-from config import Settings, load_settings
+from config import Settings
 
 
 @pytest.fixture
@@ -31,14 +32,8 @@ def bot_settings(runner_image: str) -> Callable[..., Settings]:
     token, no Anthropic key: the offline parser answers)."""
 
     def make(server: FakeTelegramServer, data_dir: Path, **telegram: Any) -> Settings:
-        return load_settings(
-            env={},
-            overrides={
-                "data_dir": str(data_dir),
-                "runner": {"image": runner_image},
-                "container": {"memory_mb": 1024, "train_timeout_seconds": 120, "predict_timeout_seconds": 60},
-                "telegram": {"token": server.token, "api_base": server.base_url, **telegram},
-            },
+        return settings_for(
+            data_dir, runner_image, {"telegram": {"token": server.token, "api_base": server.base_url, **telegram}}
         )
 
     return make

@@ -159,6 +159,11 @@ class FakeUser:
         data = dict(call.buttons).get(label)
         if data is None:
             raise AssertionError(f"no button {label!r} in {call.buttons}")
+        return self.press_data(call, data)
+
+    def press_data(self, call: BotCall, data: str) -> str:
+        """Press a button carrying `data` under the message of `call`, whether the message shows
+        one or not (an old or a forged button); returns the callback id."""
         message = self.server._bot_messages[(self.chat_id, call.message_id)]
         query_id = str(next(self.server._ids))
         self.server._callback_chats[query_id] = self.chat_id

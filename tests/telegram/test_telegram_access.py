@@ -47,9 +47,12 @@ async def test_rate_limit_answers_once_then_stays_silent(telegram: FakeTelegramS
     for _ in range(LIMIT + 3):
         user.say("/help")
     for _ in range(LIMIT):
-        await user.expect("sendMessage", "/models")
+        answer = await user.expect("sendMessage", "/models")
     await user.expect("sendMessage", "faster than I can handle")
-    await asyncio.sleep(0.5)
+    # A press after the burst is dropped too, but its spinner is stopped: a user's updates are
+    # handled in order, so by that answer the rest of the burst was handled, silently.
+    user.press_data(answer, "stale")
+    await user.expect("answerCallbackQuery")
     assert len(user.calls("sendMessage")) == LIMIT + 1
 
 
@@ -59,9 +62,12 @@ async def test_users_outside_the_allowlist_are_refused(telegram: FakeTelegramSer
     stranger.say("/help")
     stranger.upload("secret.csv", TABLE)
     for _ in range(2):
-        await stranger.expect("sendMessage", "this bot is private")
-    await asyncio.sleep(0.3)
-    assert [c.method for c in stranger.calls()] == ["sendMessage", "sendMessage"]
+        refusal = await stranger.expect("sendMessage", "this bot is private")
+    # Answered after everything sent before it: the upload got its refusal and nothing more.
+    stranger.press_data(refusal, "stale")
+    pressed = await stranger.expect("answerCallbackQuery")
+    assert "this bot is private" in pressed.text
+    assert [c.method for c in stranger.calls()] == ["sendMessage", "sendMessage", "answerCallbackQuery"]
     assert not [c for c in telegram.calls if c.method in ("getFile", "download")]
 
 
@@ -117,7 +123,8 @@ async def test_a_rate_limited_press_still_stops_the_buttons_spinner(telegram: Fa
     user.press(question, "price")  # over the limit: not handled, but answered
     answer = await user.expect("answerCallbackQuery")
     assert "faster than I can handle" in answer.text
-    await asyncio.sleep(0.3)
+    user.press(question, "price")  # dropped silently, and answered after whatever the first press led to
+    assert not (await user.expect("answerCallbackQuery")).text
     assert not [c for c in user.calls("sendMessage") if "Which model" in c.text]
 
 
@@ -127,7 +134,7 @@ async def test_commands_for_another_bot_are_left_to_it(telegram: FakeTelegramSer
     user.say("/help@some_other_bot")
     user.say("/models@StatAgent_Test_Bot")  # ours: Telegram's usernames ignore case
     await user.expect("sendMessage", "You have no models")
-    await asyncio.sleep(0.3)
+    # Updates are handled in order: an answer to the first command would have come before.
     assert len(user.calls("sendMessage")) == 1
 
 
