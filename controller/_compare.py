@@ -30,6 +30,7 @@ from runner.spec import (
     TrainSpec,
     Validation,
     model_label,
+    model_phrase,
 )
 from store import DatasetRecord
 
@@ -152,10 +153,10 @@ async def start_comparison(
         raise TaskError(
             f"models unsuited to {kind.value}: {unsuited}",
             user_message=f"'{target}' is {what}, which "
-            + ", ".join(m.value.replace("_", " ") for m in unsuited)
+            + ", ".join(map(model_phrase, unsuited))
             + (" does" if len(unsuited) == 1 else " do")
             + " not predict. These can: "
-            + ", ".join(m.value.replace("_", " ") for m in CANDIDATES[kind])
+            + ", ".join(map(model_phrase, CANDIDATES[kind]))
             + ".",
         )
     candidates: list[Candidate] = []

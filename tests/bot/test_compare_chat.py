@@ -53,7 +53,7 @@ async def test_compare_asks_for_a_target_then_answers_with_a_leaderboard_and_a_c
     # A named model that cannot predict classes is refused before any job, with the ones that can.
     jobs = len(chat_store.list_jobs(user_id="zoe"))
     refused = await zoe.says("lasso vs random forest for outcome")
-    assert refused.startswith("'outcome' is classes, which lasso does not predict. These can: logistic, svm,")
+    assert refused.startswith("'outcome' is classes, which lasso does not predict. These can: logistic, SVM,")
     assert len(chat_store.list_jobs(user_id="zoe")) == jobs
 
 

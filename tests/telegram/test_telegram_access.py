@@ -125,7 +125,7 @@ async def test_a_rate_limited_press_still_stops_the_buttons_spinner(telegram: Fa
     assert "faster than I can handle" in answer.text
     user.press(question, "price")  # dropped silently, and answered after whatever the first press led to
     assert not (await user.expect("answerCallbackQuery")).text
-    assert not [c for c in user.calls("sendMessage") if "Which model" in c.text]
+    assert not [c for c in user.calls("sendMessage") if "Which model should I train" in c.text]
 
 
 @pytest.mark.docker
