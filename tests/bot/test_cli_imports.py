@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # pydantic: the configuration and the task models are loaded after parsing, by the command.
 HEAVY = ("pydantic", "anthropic", "aiogram", "docker", "pandas", "pyarrow", "controller._controller")
 
