@@ -56,7 +56,7 @@ from bot.parsing import (
     to_task,
 )
 from config import Settings
-from config.errors import CostError, JobError, StatAgentError
+from errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
 from controller._compare import start_comparison

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from errors import ConfigError, StatAgentError
+
 if TYPE_CHECKING:
     from config import Settings
 
@@ -46,7 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Configuration (pydantic) after parsing: `--help` and a wrong command line never load it.
     from config import load_settings
-    from config.errors import ConfigError, StatAgentError
     from config.log import configure_logging
 
     try:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from config.errors import ConfigError
+from errors import ConfigError
 from runner.spec import NEURAL_NETWORK_DEFAULTS, ModelType
 
 __all__ = [

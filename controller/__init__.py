@@ -5,7 +5,7 @@
                                                     dataset_id=dataset.dataset_id, target_column="y"))
         async for event in handle.events():   # JobQueued, JobStarted, JobProgress..., JobFinished
             ...
-        outcome = await handle.result()        # JobOutcome, or raises a config.errors.JobError
+        outcome = await handle.result()        # JobOutcome, or raises errors.JobError
 
 Everything else (the container backend, the queue, reconciling) is private to this package.
 """

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from config import Settings
-from config.errors import JobCancelled, StatAgentError
+from errors import JobCancelled, StatAgentError
 from config.log import get_logger
 from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND, ContainerInfo
 from controller._events import JobOutcome, JobProgress, JobQueued, JobStarted

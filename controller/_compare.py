@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import Settings
-from config.errors import CostError, JobError, TaskError
+from errors import CostError, JobError, TaskError
 from controller._controller import Controller, JobHandle
 from controller._cost import job_seconds, workload
 from controller.task import Task, build_spec

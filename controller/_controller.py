@@ -17,7 +17,7 @@ import structlog
 from pydantic import ValidationError
 
 from config import Settings
-from config.errors import (
+from errors import (
     JobCancelled,
     JobCrashed,
     JobError,

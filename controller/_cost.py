@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from config.errors import CostError
+from errors import CostError
 from runner.spec import (
     MODEL_TASKS,
     ColumnKind,

@@ -20,7 +20,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import LogConfig, Mount, Ulimit
 
-from config.errors import BackendUnavailable, ConfigError
+from errors import BackendUnavailable, ConfigError
 from config.log import get_logger
 from controller._backend import (
     LABEL_JOB_ID,

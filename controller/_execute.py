@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from config import Settings
-from config.errors import (
+from errors import (
     JobBadInput,
     JobCancelled,
     JobCrashed,

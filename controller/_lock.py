@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from config.errors import StatAgentError
+from errors import StatAgentError
 
 __all__ = ["LOCK_FILE", "ControllerLock", "ControllerRunning", "live_instance"]
 

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from config.errors import ConfigError
+from errors import ConfigError
 
 __all__ = ["check_mounting", "is_mounted", "mount_output", "unmount_output"]
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from config import Settings
-from config.errors import JobInterrupted, NotFoundError
+from errors import JobInterrupted, NotFoundError
 from config.log import get_logger
 from controller._backend import LABEL_DATA_DIR, ContainerBackend, ContainerInfo
 from controller._execute import KEPT_DIR, failure_fields, release_job_dir

@@ -43,7 +43,7 @@ from docker.types import (
 )
 
 from config import Settings
-from config.errors import BackendUnavailable, ConfigError, RunnerImageMissing
+from errors import BackendUnavailable, ConfigError, RunnerImageMissing
 from config.log import get_logger
 from controller._backend import (
     LABEL_DATA_DIR,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from config.errors import TaskError
+from errors import TaskError
 from runner.spec import (
     MAX_EXPLORE_COLUMNS,
     MAX_PAIR_COLUMNS,

@@ -21,7 +21,7 @@ import docker
 import docker.errors
 from docker.models.images import Image
 
-from config.errors import RunnerImageMissing
+from errors import RunnerImageMissing
 from config.log import get_logger
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from config import MLSettings, UploadSettings
-from config.errors import TaskError
+from errors import TaskError
 from controller._cost import check_cost
 from runner.spec import (
     ColumnKind,

@@ -8,7 +8,7 @@
 Layout: DATA_DIR/statagent.db; DATA_DIR/users/<user_id>/datasets/<dataset_id>.parquet,
 .../models/<model_id>/ (the runner's model folder), .../jobs/<job_id>/ (a job's input/ and output/).
 Uploads are never parsed here: an ingest job (a container) turns them into the Parquet `add_dataset` keeps.
-Errors are config.errors types (NotFoundError, QuotaError, UploadError, InputError).
+Errors are `errors` types (NotFoundError, QuotaError, UploadError, InputError).
 """
 
 from store._records import (

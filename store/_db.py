@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from config.errors import ConfigError
+from errors import ConfigError
 
 BUSY_TIMEOUT_SECONDS = 10.0
 

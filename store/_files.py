@@ -13,7 +13,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from config.errors import StatAgentError
+from errors import StatAgentError
 
 TEMP_PREFIX = ".tmp-"
 

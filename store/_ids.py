@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from config.errors import InputError, NotFoundError
+from errors import InputError, NotFoundError
 from runner.spec import JOB_ID_RE, MODEL_ID_RE
 
 USER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from config.errors import ExitReason
+from errors import ExitReason
 from runner.spec import ColumnKind, ColumnSummary, DataFormat, DatasetSummary
 
 __all__ = [

@@ -14,7 +14,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from config import QuotaSettings, Settings
-from config.errors import ConfigError, InputError, QuotaError, StatAgentError
+from errors import ConfigError, InputError, QuotaError, StatAgentError
 from runner.spec import TaskType
 from store import _files
 from store._db import Database

@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from config.errors import RunnerImageMissing
+from errors import RunnerImageMissing
 from controller.image import LOCAL_BASE, resolve_runner_image, runner_image_tag
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

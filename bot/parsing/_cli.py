@@ -54,7 +54,7 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
     # The parsers are imported by the command, not by `statagent --help`.
     from bot.parsing._draft import to_task
     from bot.parsing._offline import OfflineParser
-    from config.errors import TaskError
+    from errors import TaskError
 
     if args.eval is not None:
         return await _evaluate(args.eval, settings)

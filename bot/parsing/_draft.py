@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.parsing._columns import Match, match_column
 from bot.parsing._types import Draft, Intent, Question, TableInfo
-from config.errors import TaskError
+from errors import TaskError
 from controller.task import Task
 from runner.spec import MODEL_TASKS, ModelType, TaskType, model_phrase, models_for
 

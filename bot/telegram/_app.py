@@ -23,7 +23,7 @@ from bot.telegram._middleware import (
 from bot.telegram._routers import Adapter
 from bot.telegram._sink import ButtonTokens, TelegramSink
 from config import Settings
-from config.errors import ConfigError
+from errors import ConfigError
 from config.log import get_logger
 from store import JobRecord, Store
 

@@ -17,7 +17,7 @@ from aiogram.types import Message, Update
 from bot import BOT_API_DOWNLOAD_LIMIT, Dialogue, Incoming, Text, Upload
 from bot.telegram._lanes import Lanes
 from bot.telegram._sink import ButtonTokens, TelegramSink
-from config.errors import StatAgentError
+from errors import StatAgentError
 from config.log import get_logger
 
 if TYPE_CHECKING:

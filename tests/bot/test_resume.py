@@ -17,7 +17,7 @@ from job_settings import settings_for
 
 from bot import Dialogue, MessageRef, Reply, Text
 from bot.terminal import CHAT_ID, run_chat
-from config.errors import JobInterrupted
+from errors import JobInterrupted
 from controller._execute import failure_fields
 from store import JobKind, JobRecord, Store
 

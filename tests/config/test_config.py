@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from config.errors import ConfigError
+from errors import ConfigError
 
 
 def test_plan_defaults_are_the_shipped_values() -> None:

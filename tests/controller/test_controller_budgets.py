@@ -18,7 +18,7 @@ import docker
 import pytest
 import yaml
 
-from config.errors import JobKilled
+from errors import JobKilled
 from controller import Controller, DockerBackend, Task
 from controller._execute import JobContext, _prepare, release_job_dir
 from runner.spec import IngestSpec
@@ -215,7 +215,7 @@ async def test_a_model_too_large_for_the_output_cap_is_reported_as_such(
     from store import Store
     from tables import store_table
 
-    from config.errors import JobOutputTooLarge
+    from errors import JobOutputTooLarge
 
     settings = make_settings(quotas={"max_artifacts_mb": 2})
     with Store.from_settings(settings) as store:

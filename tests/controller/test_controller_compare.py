@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from config.errors import QuotaError, TaskError
+from errors import QuotaError, TaskError
 from controller import Controller, Task
 from controller._compare import CANDIDATES, cv_score, start_comparison
 from runner.spec import ModelType, TaskType

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from config.errors import CostError
+from errors import CostError
 from controller import Controller, JobProgress, Task
 from controller._cost import Workload, estimate_fit_seconds
 from runner.spec import MODEL_TASKS, ModelType

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.errors import TaskError
+from errors import TaskError
 from controller.explore import ExploreRequest, explore_spec
 from runner.spec import ColumnKind, ColumnSummary, DatasetSummary, ExploreWhat, PlotKind
 

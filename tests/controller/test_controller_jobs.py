@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from config.errors import (
+from errors import (
     JobBadInput,
     JobCancelled,
     JobCrashed,

@@ -42,7 +42,7 @@ def test_without_the_right_to_mount_the_controller_says_so() -> None:
     folder.chmod(0o777)
     probe = (
         "from pathlib import Path\n"
-        "from config.errors import ConfigError\n"
+        "from errors import ConfigError\n"
         "from controller._outputfs import check_mounting\n"
         "try:\n"
         f"    check_mounting(Path({str(folder)!r}))\n"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from config.errors import JobCancelled, JobInterrupted
+from errors import JobCancelled, JobInterrupted
 from controller import Controller, ContainerRequest, ControllerRunning, DockerBackend, JobStarted, Task
 from controller._backend import StartedContainer
 from controller._execute import failure_fields

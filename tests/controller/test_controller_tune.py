@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from config.errors import TaskError
+from errors import TaskError
 from controller import Controller, Task
 
 pytestmark = pytest.mark.docker

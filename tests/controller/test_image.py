@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from config.errors import RunnerImageMissing
+from errors import RunnerImageMissing
 from controller.image import resolve_runner_image, runner_image_tag
 
 # The lock-down every job container gets; selftest needs no mounts and no more than this.

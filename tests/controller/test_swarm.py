@@ -20,7 +20,7 @@ from test_controller_cli import _run
 from test_controller_confinement import PROBE, _request
 
 from config import Settings
-from config.errors import ConfigError, JobCancelled, JobTimeout
+from errors import ConfigError, JobCancelled, JobTimeout
 from controller import Controller, JobProgress, JobStarted, SwarmBackend, Task
 from controller._backend import LABEL_INSTANCE, LABEL_JOB_ID
 from controller._reconcile import reap_containers

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import load_settings
-from config.errors import TaskError
+from errors import TaskError
 from controller.task import Task, build_spec, describe_hyperparameters, retrain_task
 from runner.spec import ColumnSummary, DatasetSummary, ModelType, PredictSpec, Scaling, TrainSpec, Validation
 

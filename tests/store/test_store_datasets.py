@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from tables import store_table, summarize
 
-from config.errors import StatAgentError
+from errors import StatAgentError
 from store import DataFormat, Store
 
 USER = "1001"

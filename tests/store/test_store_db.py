@@ -12,7 +12,7 @@ import pytest
 from config import load_settings
 from tables import store_table
 
-from config.errors import ConfigError
+from errors import ConfigError
 from store import JobKind, JobState, Store
 from store._db import MIGRATIONS, Database
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config.errors import QuotaError, StatAgentError
+from errors import QuotaError, StatAgentError
 from store import Store
 
 USER = "555"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from tables import store_table
 
-from config.errors import InputError, NotFoundError
+from errors import InputError, NotFoundError
 from store import JobKind, Store
 
 ALICE, BOB = "111", "222"

@@ -10,7 +10,7 @@ import pytest
 from tables import store_table
 
 from config import load_settings
-from config.errors import InputError, NotFoundError, QuotaError
+from errors import InputError, NotFoundError, QuotaError
 from store import DatasetRecord, JobKind, JobState, Store, human_size
 
 USER = "777"

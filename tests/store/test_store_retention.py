@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config.errors import StatAgentError
+from errors import StatAgentError
 from controller._reconcile import expire_outputs
 from store import JobKind, JobRecord, JobState, Store
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from config.errors import InputError
+from errors import InputError
 from store import Store
 
 DAY = date(2025, 3, 1)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.parsing import Draft, Intent, OfflineParser, Question, TableInfo, answer, to_explore, to_task
 from config import load_settings
-from config.errors import TaskError
+from errors import TaskError
 from controller.task import build_spec
 from parsing_data import HOUSES, MODEL_IDS
 from runner.spec import ModelType, TaskType

@@ -11,7 +11,7 @@ import pytest
 
 from bot.parsing import register
 from config import LoggingSettings, Settings, load_settings
-from config.errors import JobBadInput
+from errors import JobBadInput
 from config.log import configure_logging
 
 pytestmark = pytest.mark.docker

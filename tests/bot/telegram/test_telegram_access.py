@@ -17,7 +17,7 @@ from fake_server import DOWNLOAD_LIMIT, FakeTelegramServer
 
 from bot.telegram import run_polling
 from config import Settings, load_settings
-from config.errors import ConfigError
+from errors import ConfigError
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -14,7 +14,7 @@ import pytest
 from fake_server import FakeTelegramServer
 
 from config import Settings
-from config.errors import JobInterrupted
+from errors import JobInterrupted
 from controller import Task, build_spec
 from controller._execute import failure_fields
 from store import JobKind, JobRecord, JobState, Store
