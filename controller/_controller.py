@@ -326,7 +326,7 @@ class Controller:
         """
         self._require_running()
         store, user_id = self._store, task.user_id
-        train = task.task_type == "ml_train"
+        train = task.kind is JobKind.TRAIN
         if task.dataset_id is None:
             raise TaskError("no dataset", user_message="Upload a table (CSV, XLSX or Parquet) first.")
         dataset = await asyncio.to_thread(store.get_dataset, user_id=user_id, dataset_id=task.dataset_id)

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from config import MLSettings, UploadSettings
 from errors import TaskError
+from store import JobKind
 from controller._cost import check_cost
 from runner.spec import (
     ColumnKind,
@@ -59,12 +60,11 @@ class PreprocessingRequest(BaseModel):
 
 
 class Task(BaseModel):
-    """One request, training (`ml_train`) or prediction (`ml_score`)."""
+    """One request: a training or a prediction with a saved model."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task_type: Literal["ml_train", "ml_score"]
-    operation: Literal["train_model", "train_neural_network", "predict"]
+    kind: Literal[JobKind.TRAIN, JobKind.PREDICT]
     user_id: str
     conversation_id: str = ""
     dataset_id: str | None = None
@@ -88,40 +88,15 @@ class Task(BaseModel):
     model_id: str | None = None
     return_probabilities: bool = True
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Task:
-        if self.task_type == "ml_score":
-            if self.operation != "predict":
-                raise ValueError("a prediction task has operation 'predict'")
-        elif self.operation == "predict":
-            raise ValueError("a training task cannot have operation 'predict'")
-        elif (self.operation == "train_neural_network") != (
-            self.model_type == ModelType.NEURAL_NETWORK
-        ):
-            raise ValueError("operation train_neural_network goes with model_type neural_network")
-        return self
-
     @classmethod
     def train(cls, *, user_id: str, model_type: ModelType | str, **fields: Any) -> Task:
-        """A training task; the operation follows from the model type."""
-        model_type = ModelType(model_type)
-        operation = (
-            "train_neural_network" if model_type == ModelType.NEURAL_NETWORK else "train_model"
-        )
-        return cls(
-            task_type="ml_train",
-            operation=operation,
-            user_id=user_id,
-            model_type=model_type,
-            **fields,
-        )
+        """A training task."""
+        return cls(kind=JobKind.TRAIN, user_id=user_id, model_type=ModelType(model_type), **fields)
 
     @classmethod
     def predict(cls, *, user_id: str, model_id: str, **fields: Any) -> Task:
         """A prediction task with a saved model."""
-        return cls(
-            task_type="ml_score", operation="predict", user_id=user_id, model_id=model_id, **fields
-        )
+        return cls(kind=JobKind.PREDICT, user_id=user_id, model_id=model_id, **fields)
 
 
 def retrain_task(
@@ -203,7 +178,7 @@ def build_spec(
     with a `time_limit_seconds` too, so is a training estimated to take longer (CostError, with
     offers that would fit).
     """
-    if task.task_type == "ml_score":
+    if task.kind is JobKind.PREDICT:
         return PredictSpec(
             job_id=job_id,
             model_id=model_id,

@@ -7,6 +7,7 @@ from config import load_settings
 from errors import TaskError
 from controller.task import Task, build_spec, describe_hyperparameters, retrain_task
 from runner.spec import ColumnSummary, DatasetSummary, ModelType, PredictSpec, Scaling, TrainSpec, Validation
+from store import JobKind
 
 ML = load_settings(env={}).ml_engine
 IDS = {"job_id": "job_0123456789ab", "model_id": "model_0123abcd"}
@@ -78,10 +79,10 @@ def test_model_that_cannot_do_the_task_is_refused() -> None:
     assert "logistic" in info.value.user_message
 
 
-def test_operation_follows_model_type() -> None:
-    assert Task.train(user_id="u", model_type="neural_network").operation == "train_neural_network"
+def test_a_task_is_a_training_or_a_prediction() -> None:
+    assert Task.train(user_id="u", model_type="neural_network").kind is JobKind.TRAIN
     with pytest.raises(ValidationError):
-        Task(task_type="ml_train", operation="predict", user_id="u")
+        Task(kind=JobKind.INGEST, user_id="u")
 
 
 def test_prediction_spec() -> None:

@@ -12,6 +12,7 @@ from errors import TaskError
 from controller.task import build_spec
 from parsing_data import HOUSES, MODEL_IDS
 from runner.spec import ModelType, TaskType
+from store import JobKind
 
 REGRESSORS = [
     "linear",
@@ -62,11 +63,7 @@ def test_two_equally_close_columns_are_asked_about_then_the_model() -> None:
     draft = reply(draft, "random forest")  # typed, not a button
     assert draft.questions == []
     task = to_task(draft, user_id="42", dataset_id="ds_1", conversation_id="chat-7")
-    assert (task.task_type, task.operation, task.model_type) == (
-        "ml_train",
-        "train_model",
-        ModelType.RANDOM_FOREST,
-    )
+    assert (task.kind, task.model_type) == (JobKind.TRAIN, ModelType.RANDOM_FOREST)
     assert (task.target_column, task.feature_columns, task.dataset_id) == ("price", ["age"], "ds_1")
     assert (task.user_id, task.conversation_id) == ("42", "chat-7")
 
@@ -85,11 +82,7 @@ def test_no_target_asks_with_every_column_and_a_categorical_answer_offers_classi
     ]
     draft = reply(draft, "neural_network")
     task = to_task(draft, user_id="42", dataset_id="ds_1")
-    assert (task.operation, task.model_type, task.feature_columns) == (
-        "train_neural_network",
-        ModelType.NEURAL_NETWORK,
-        None,
-    )
+    assert (task.kind, task.model_type, task.feature_columns) == (JobKind.TRAIN, ModelType.NEURAL_NETWORK, None)
 
 
 def test_a_column_that_does_not_exist_offers_the_closest_first() -> None:
@@ -218,12 +211,7 @@ def test_a_model_id_question_takes_a_button_and_refuses_other_ids() -> None:
     done = reply(draft, "model_00ff00ff")
     assert done.questions == [] and done.model_id == "model_00ff00ff"
     task = to_task(done, user_id="42", dataset_id="ds_2")
-    assert (task.task_type, task.operation, task.model_id, task.return_probabilities) == (
-        "ml_score",
-        "predict",
-        "model_00ff00ff",
-        True,
-    )
+    assert (task.kind, task.model_id, task.return_probabilities) == (JobKind.PREDICT, "model_00ff00ff", True)
 
 
 def test_a_prediction_with_a_single_model_uses_it_and_says_so() -> None:

@@ -62,11 +62,7 @@ async def test_parse_prints_the_task(
     assert report["intent"] == "train" and report["questions"] == []
     assert report["notes"] == ["Matched 'Price' to column 'price'.", "Matched 'age' to column 'Age'."]
     task = report["task"]
-    assert (task["task_type"], task["operation"], task["model_type"]) == (
-        "ml_train",
-        "train_model",
-        "random_forest",
-    )
+    assert (task["kind"], task["model_type"]) == ("train", "random_forest")
     assert (task["target_column"], task["feature_columns"]) == ("price", ["Age", "size"])
     assert task["hyperparameters"] == {"n_estimators": 200}
 
