@@ -17,7 +17,8 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from config import ContainerSettings, Settings
-from runner.spec import INPUT_DIR, JOB_ROOT, MODEL_DIR, OUTPUT_DIR
+from runner._pool import POOL_COMMAND
+from runner.spec import INPUT_DIR, JOB_ROOT, MODEL_DIR, OUTPUT_DIR, JobKind
 
 __all__ = [
     "LABEL_CREATED",
@@ -40,7 +41,7 @@ __all__ = [
 LABEL_JOB_ID = "statagent.job_id"
 LABEL_USER_ID = "statagent.user_id"
 LABEL_INSTANCE = "statagent.instance"  # the controller instance that started it
-LABEL_KIND = "statagent.kind"  # train, predict or ingest
+LABEL_KIND = "statagent.kind"  # a JobKind's value, or "pool"
 LABEL_CREATED = "statagent.created"  # ISO 8601, UTC
 LABEL_DATA_DIR = "statagent.data_dir"  # whose store the job belongs to (several may share an engine)
 LABEL_RUNTIME = "statagent.runtime"  # the container runtime it runs under (runc, runsc)
@@ -62,7 +63,7 @@ class ContainerRequest:
 
     job_id: str
     user_id: str
-    kind: str
+    kind: JobKind | None  # None: a pool container, whose job comes later
     instance_id: str
     data_dir: Path
     image_id: str
@@ -97,7 +98,7 @@ class ContainerRequest:
             LABEL_JOB_ID: self.job_id,
             LABEL_USER_ID: self.user_id,
             LABEL_INSTANCE: self.instance_id,
-            LABEL_KIND: self.kind,
+            LABEL_KIND: self.kind.value if self.kind is not None else POOL_COMMAND,
             LABEL_DATA_DIR: str(self.data_dir),
         }
         if self.pool_slot is not None:

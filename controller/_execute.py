@@ -398,7 +398,7 @@ def container_request(
     return ContainerRequest(
         job_id=job.job_id if job is not None else "",
         user_id=job.user_id if job is not None else "",
-        kind=kind.value if kind is not None else POOL_COMMAND,
+        kind=kind,
         instance_id=ctx.instance_id,
         data_dir=settings.data_dir,
         image_id=image_id,

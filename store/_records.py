@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from errors import ExitReason
-from runner.spec import ColumnKind, ColumnSummary, DataFormat, DatasetSummary
+from runner.spec import ColumnKind, ColumnSummary, DataFormat, DatasetSummary, JobKind
 
 __all__ = [
     "ColumnKind",
@@ -22,13 +22,6 @@ __all__ = [
     "JobState",
     "ModelRecord",
 ]
-
-
-class JobKind(str, Enum):
-    TRAIN = "train"
-    PREDICT = "predict"
-    INGEST = "ingest"  # an upload read into a table
-    EXPLORE = "explore"  # describe, correlate or plot a table
 
 
 class JobState(str, Enum):

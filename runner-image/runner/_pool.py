@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runner.spec import INPUT_DIR, OUTPUT_DIR
+from runner.spec import INPUT_DIR, OUTPUT_DIR, JobKind
 
 __all__ = ["HANDOVER_FILE", "POOL_COMMAND", "READY_FILE", "Handover", "wait_for_job", "warm_up"]
 
@@ -36,7 +35,7 @@ class Handover(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    command: Literal["train", "predict", "ingest", "explore"]
+    command: JobKind
     deadline_seconds: float = Field(gt=0)
 
 

@@ -18,12 +18,13 @@ from runner._errors import JobError
 from runner._paths import JobPaths
 from runner._pool import POOL_COMMAND, wait_for_job
 from runner._progress import Reporter
-from runner.spec import AnySpec, ErrorCode, ErrorInfo, ExitCode, ExploreSpec, IngestSpec, Result, TrainSpec
+from runner.spec import AnySpec, ErrorCode, ErrorInfo, ExitCode, ExploreSpec, IngestSpec, JobKind, Result, TrainSpec
 
 # Exit code of an unexpected failure: not one of ExitCode's, so the host sees a crash,
 # and result.json still says `internal`.
 CRASH_EXIT = 1
-COMMANDS = ("train", "predict", "ingest", "explore", "selftest")
+SELFTEST = "selftest"
+COMMANDS = (*(kind.value for kind in JobKind), SELFTEST)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    if args.command == "selftest":
+    if args.command == SELFTEST:
         from runner._selftest import selftest
 
         return selftest(out=sys.stdout)

@@ -8,7 +8,7 @@ builds specs with the very types the runner validates.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Union
 
@@ -66,6 +66,15 @@ class ErrorCode(str, Enum):
     TRAINING_FAILED = "training_failed"
     NON_NUMERIC_COLUMN = "non_numeric_column"  # a correlation or a numeric plot of a column of text
     INTERNAL = "internal"
+
+
+class JobKind(StrEnum):
+    """What a job does: the spec's `command`, the job record's kind, the container's label."""
+
+    TRAIN = "train"
+    PREDICT = "predict"
+    INGEST = "ingest"  # an upload read into a table
+    EXPLORE = "explore"  # describe, correlate or plot a table
 
 
 class TaskType(str, Enum):
@@ -269,7 +278,7 @@ class _ModelJob(_JobBase):
 class TrainSpec(_ModelJob):
     """Everything a training job needs. Column names are data, never code."""
 
-    command: Literal["train"] = "train"
+    command: Literal[JobKind.TRAIN] = JobKind.TRAIN
     target_column: str = Field(min_length=1)
     # None means: every column except the target (the runner still leaves out useless ones).
     feature_columns: list[str] | None = None
@@ -308,7 +317,7 @@ class TrainSpec(_ModelJob):
 class PredictSpec(_ModelJob):
     """A prediction job: the saved model is mounted read-only at /job/model."""
 
-    command: Literal["predict"] = "predict"
+    command: Literal[JobKind.PREDICT] = JobKind.PREDICT
     return_probabilities: bool = True
 
 
@@ -328,7 +337,7 @@ class IngestLimits(_Strict):
 class IngestSpec(_JobBase):
     """An upload to read: input/upload holds the bytes as received; output/data.parquet is the table."""
 
-    command: Literal["ingest"] = "ingest"
+    command: Literal[JobKind.INGEST] = JobKind.INGEST
     filename: str = Field(max_length=255)  # as the user named it: its extension is a hint only
     limits: IngestLimits = IngestLimits()
 
@@ -365,7 +374,7 @@ MAX_EXPLORE_COLUMNS = 50
 class ExploreSpec(_JobBase):
     """Describe, correlate or plot the job's table (input/data.parquet). Column names are data."""
 
-    command: Literal["explore"] = "explore"
+    command: Literal[JobKind.EXPLORE] = JobKind.EXPLORE
     what: ExploreWhat
     # describe: the columns to describe (none: all); correlate: two columns (or none with a target);
     # plot: the columns plotted, see PlotKind.
@@ -703,7 +712,7 @@ class Result(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ok: bool
-    command: Literal["train", "predict", "ingest", "explore", "selftest"] | None = None
+    command: JobKind | Literal["selftest"] | None = None
     job_id: str | None = None
     model_id: str | None = None
     error: ErrorInfo | None = None

@@ -121,7 +121,7 @@ async def _orphan(settings: Settings, store: Store, backend: DockerBackend, *, u
         ContainerRequest(
             job_id=job.job_id,
             user_id=user_id,
-            kind="train",
+            kind=JobKind.TRAIN,
             instance_id=instance_id,
             data_dir=settings.data_dir,
             image_id=settings.runner.image,

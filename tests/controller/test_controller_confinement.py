@@ -16,6 +16,7 @@ import pytest
 
 from config import Settings
 from controller import ContainerRequest, DockerBackend
+from runner.spec import JobKind
 
 pytestmark = pytest.mark.docker
 
@@ -59,7 +60,7 @@ def _request(settings: Settings, image: str, job_dir: Path, **fields) -> Contain
     return ContainerRequest(
         job_id="job_00000000c0de",
         user_id="prober",
-        kind="train",
+        kind=JobKind.TRAIN,
         instance_id="test-confinement",
         data_dir=settings.data_dir,
         image_id=image,

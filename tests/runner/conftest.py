@@ -154,7 +154,7 @@ def container_job(runner_image: str, tmp_path: Path) -> Iterator[ContainerJob]:
         request = ContainerRequest(
             job_id=job.job_id,
             user_id=job.user_id,
-            kind=command,
+            kind=contract.JobKind(command),
             instance_id="runner-tests",
             data_dir=settings.data_dir,
             image_id=runner_image,
