@@ -95,7 +95,7 @@ async def test_parse_of_a_prediction_with_model_ids(settings: Settings, capsys: 
         capsys,
     )
     assert code == 0
-    assert report["task"]["model_id"] == "model_1a2b3c4d" and report["task"]["operation"] == "predict"
+    assert report["task"]["model_id"] == "model_1a2b3c4d" and report["task"]["kind"] == "predict"
 
 
 async def test_parse_reports_a_value_the_task_refuses(
