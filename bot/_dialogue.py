@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,10 +58,10 @@ from bot.parsing import (
 from config import Settings
 from errors import CostError, JobError, StatAgentError
 from config.log import get_logger
-from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobStarted
+from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobSaved, JobStarted
 from controller._compare import start_comparison
 from controller.task import Task, retrain_task
-from runner.spec import ModelType
+from runner.spec import ModelType, Result
 from store import DatasetRecord, JobKind, JobRecord, Store
 
 __all__ = ["Dialogue", "open_dialogue"]
@@ -684,13 +684,21 @@ class Dialogue:
         follow.add_done_callback(self._followed)
 
     async def _outcome(
-        self, handle: JobHandle, sink: Sink, status: StatusMessage, *, header: str
+        self,
+        handle: JobHandle,
+        sink: Sink,
+        status: StatusMessage,
+        *,
+        header: str,
+        on_saved: Callable[[JobSaved], Awaitable[None]] | None = None,
     ) -> JobOutcome | None:
         """Keep the status message up to date until the job ends; its outcome, or None once the
-        user has been told why it failed."""
+        user has been told why it failed. `on_saved` hears a training's model as soon as it is saved."""
         started = time.monotonic()
         try:
             async for event in handle.events():
+                if isinstance(event, JobSaved) and on_saved is not None:
+                    await on_saved(event)
                 if (line := _event_line(event)) is not None:
                     await status.update(f"{header}\n{line}")
             outcome = await handle.result()
@@ -715,15 +723,24 @@ class Dialogue:
     async def _follow(
         self, handle: JobHandle, sink: Sink, status: StatusMessage, *, header: str, chat: _Chat
     ) -> None:
+        saved: list[JobSaved] = []
+
+        async def numbers(event: JobSaved) -> None:  # sent while the plots are being drawn
+            saved.append(event)
+            await _send_numbers(sink, event.result)
+
         try:
-            outcome = await self._outcome(handle, sink, status, header=header)
+            outcome = await self._outcome(handle, sink, status, header=header, on_saved=numbers)
         finally:
             chat.running_jobs.discard(handle.job_id)
         if outcome is not None:
-            await self._deliver(outcome, sink, chat)
+            await self._deliver(outcome, sink, chat, saved=saved[0] if saved else None)
 
-    async def _deliver(self, outcome: JobOutcome, sink: Sink, chat: _Chat) -> None:
-        """Send what a succeeded job made: a table's summary, a model's metrics and plots, or predictions."""
+    async def _deliver(self, outcome: JobOutcome, sink: Sink, chat: _Chat, *, saved: JobSaved | None = None) -> None:
+        """Send what a succeeded job made: a table's summary, a model's metrics and plots, or predictions.
+
+        A training's numbers went out with its JobSaved (`saved`) already: then only its plots
+        follow, with what went wrong drawing them."""
         result = outcome.result
         model_id = result.model_id or ""
         if outcome.dataset is not None:
@@ -731,15 +748,16 @@ class Dialogue:
             chat.question = None
             await sink.send(Text(format_summary(outcome.dataset)))
         elif result.train is not None:
-            await sink.send(Text(format_training(result.train, model_id=model_id)))
-            if (compared := format_retrain(result.train, model_id=model_id)) is not None:
-                await sink.send(Text(compared))
-            for reply in coefficient_replies(result.train.inference):
-                await sink.send(reply)
-            if isinstance(tuning := getattr(result.train, "tuning", None), dict):
-                await sink.send(Text(format_tuning(tuning, model_id=model_id)))
+            if saved is None:
+                await _send_numbers(sink, result)
             for plot in outcome.plots:
                 await sink.send(Photo(path=plot, caption=_plot_caption(plot)))
+            earlier = saved.result.train.warnings if saved is not None and saved.result.train else result.train.warnings
+            late = [warning for warning in result.train.warnings if warning not in earlier]
+            if late:
+                await sink.send(Text("\n".join(f"⚠️ {warning}" for warning in late)))
+            if outcome.plots_failed is not None:
+                await sink.send(Text(_plots_failed(model_id, outcome.plots_failed)))
         elif result.explore is not None:
             if (text := format_explore(result.explore)) is not None:
                 await sink.send(Text(text, monospace=True))
@@ -888,6 +906,26 @@ def _restart_news(job: JobRecord) -> str:
     return (
         f"⚠️ The service restarted while your job {job.job_id} ({what}) was running, so it was "
         f"stopped. Nothing was saved; {retry}."
+    )
+
+
+async def _send_numbers(sink: Sink, result: Result) -> None:
+    """A trained model's metrics, its comparison with the model it retrains, coefficients, tuning."""
+    assert result.train is not None
+    model_id = result.model_id or ""
+    await sink.send(Text(format_training(result.train, model_id=model_id)))
+    if (compared := format_retrain(result.train, model_id=model_id)) is not None:
+        await sink.send(Text(compared))
+    for reply in coefficient_replies(result.train.inference):
+        await sink.send(reply)
+    if isinstance(tuning := getattr(result.train, "tuning", None), dict):
+        await sink.send(Text(format_tuning(tuning, model_id=model_id)))
+
+
+def _plots_failed(model_id: str, reason: str) -> str:
+    return (
+        f"⚠️ The plots could not be drawn: the job stopped ({reason.replace('_', ' ')}) while drawing them. "
+        f"The model {model_id} is saved and the numbers above stand."
     )
 
 

@@ -3,7 +3,7 @@
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(Task.train(user_id="42", model_type="random_forest",
                                                     dataset_id=dataset.dataset_id, target_column="y"))
-        async for event in handle.events():   # JobQueued, JobStarted, JobProgress..., JobFinished
+        async for event in handle.events():   # JobQueued, JobStarted, JobProgress..., [JobSaved,] JobFinished
             ...
         outcome = await handle.result()        # JobOutcome, or raises errors.JobError
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from controller._backend import ContainerBackend, ContainerRequest
     from controller._controller import Controller, JobHandle
     from controller._docker import DockerBackend
-    from controller._events import JobEvent, JobFinished, JobOutcome, JobProgress, JobQueued, JobStarted
+    from controller._events import JobEvent, JobFinished, JobOutcome, JobProgress, JobQueued, JobSaved, JobStarted
     from controller._lock import ControllerRunning
     from controller._swarm import SwarmBackend
     from controller.task import Task, build_spec
@@ -36,6 +36,7 @@ _HOMES = {
     "JobOutcome": "controller._events",
     "JobProgress": "controller._events",
     "JobQueued": "controller._events",
+    "JobSaved": "controller._events",
     "JobStarted": "controller._events",
     "ControllerRunning": "controller._lock",
     "SwarmBackend": "controller._swarm",

@@ -23,7 +23,7 @@ from config import Settings
 from errors import JobCancelled, StatAgentError
 from config.log import get_logger
 from controller._backend import LABEL_CREATED, LABEL_DATA_DIR, LABEL_JOB_ID, LABEL_KIND, ContainerInfo
-from controller._events import JobOutcome, JobProgress, JobQueued, JobStarted
+from controller._events import JobOutcome, JobProgress, JobQueued, JobSaved, JobStarted
 from controller._execute import failure_fields
 from controller._lock import ControllerLock, live_instance
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
@@ -94,6 +94,8 @@ async def _run_one(
                         print(f"started in container {event.container_id[:12]}", file=sys.stderr)
                     elif isinstance(event, JobProgress):
                         print(f"{event.percent:5.1f}%  {event.message or event.stage}", file=sys.stderr)
+                    elif isinstance(event, JobSaved):
+                        print(f"saved model {event.model.model_id}; the plots follow", file=sys.stderr)
                 outcome = await handle.result()
         except (StatAgentError, ValidationError) as error:
             return _refused(error)
@@ -134,6 +136,8 @@ def _outcome_report(outcome: JobOutcome) -> dict[str, Any]:
     if result.train is not None:
         report["metrics"] = result.train.metrics
         report["plots"] = [str(path) for path in outcome.plots]
+        if outcome.plots_failed is not None:
+            report["plots_failed"] = outcome.plots_failed
     if outcome.predictions_csv is not None:
         report["predictions_csv"] = str(outcome.predictions_csv)
     if outcome.predictions_parquet is not None:

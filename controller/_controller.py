@@ -35,6 +35,7 @@ from controller._events import (
     JobOutcome,
     JobProgress,
     JobQueued,
+    JobSaved,
     JobStarted,
 )
 from controller._execute import JobContext, execute, failure_fields
@@ -79,6 +80,7 @@ class _LiveJob:
         self.position = 0
         self.started: JobStarted | None = None
         self.progress: JobProgress | None = None
+        self.saved: JobSaved | None = None
         self.finished: JobFinished | None = None
         self.outcome: JobOutcome | None = None
         self.error: JobError | None = None
@@ -107,6 +109,8 @@ class _LiveJob:
             self.started = event
         elif isinstance(event, JobProgress):
             self.progress = event
+        elif isinstance(event, JobSaved):
+            self.saved = event
         else:
             self.finished = event
         for queue in self._subscribers:
@@ -115,10 +119,11 @@ class _LiveJob:
     def subscribe(self) -> asyncio.Queue[JobEvent]:
         """A queue of the job's events, starting with where the job stands now."""
         queue: asyncio.Queue[JobEvent] = asyncio.Queue()
+        saved: list[JobEvent] = [self.saved] if self.saved else []  # a late subscriber still gets the numbers
         if self.finished is not None:
-            now: list[JobEvent] = [self.finished]
+            now: list[JobEvent] = [*saved, self.finished]
         elif self.started is not None:
-            now = [self.started, *([self.progress] if self.progress else [])]
+            now = [self.started, *([self.progress] if self.progress else []), *saved]
         else:
             now = [JobQueued(self.job_id, self.position)]
         for event in now:
@@ -152,7 +157,8 @@ class JobHandle:
         return self._live.record
 
     async def events(self) -> AsyncIterator[JobEvent]:
-        """JobQueued, JobStarted, JobProgress ... then JobFinished, where the iteration ends.
+        """JobQueued, JobStarted, JobProgress ..., a training's JobSaved, then JobFinished, where the
+        iteration ends.
 
         A late subscriber first gets where the job stands (its latest events).
         """

@@ -43,7 +43,7 @@ from errors import (
 )
 from config.log import get_logger
 from controller._backend import ContainerBackend, ContainerExit, ContainerRequest, StartedContainer
-from controller._events import JobEvent, JobOutcome, JobProgress, JobStarted
+from controller._events import JobEvent, JobOutcome, JobProgress, JobSaved, JobStarted
 from controller._outputfs import mount_output, unmount_output
 from runner._pool import HANDOVER_FILE, POOL_COMMAND, Handover
 from runner.spec import (
@@ -57,6 +57,7 @@ from runner.spec import (
     PREDICTIONS_CSV,
     PREDICTIONS_PARQUET,
     RESULT_FILE,
+    SAVED_STAGE,
     SPEC_FILE,
     UPLOAD_FILE,
     AnySpec,
@@ -177,6 +178,12 @@ async def execute(
     succeeded = False
     keep_container = False
     slot: PoolSlot | None = None
+    taking: list[asyncio.Task[JobSaved]] = []  # a training's model, taken when the runner says it is saved
+
+    def take_saved() -> None:
+        if isinstance(spec, TrainSpec) and not taking:
+            taking.append(asyncio.create_task(_take_saved(ctx, job, run, work_dir / OUTPUT_DIR, emit)))
+
     try:
         if ctx.pool is not None and job.kind in POOLED_KINDS:
             slot = await ctx.pool.claim(image_id)
@@ -207,13 +214,21 @@ async def execute(
         log.info("job started", container_id=run.container_id, queue_wait=run.queue_wait, warm=slot is not None)
 
         began = time.perf_counter()
-        ended = await _supervise(ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled)
+        ended = await _supervise(
+            ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled, saved=take_saved
+        )
         run.run_seconds = time.perf_counter() - began
         run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
-        outcome = await _collect(ctx, job, spec, run, ended, job_dir, work_dir)
+        if taking:  # raises the JobError of a model that could not be taken
+            outcome = await _collect_plots(ctx, job, run, ended, job_dir, work_dir, await taking[0])
+        else:
+            outcome = await _collect(ctx, job, spec, run, ended, job_dir, work_dir)
         succeeded = True
     except asyncio.CancelledError:
-        await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
+        if _taken(taking) is not None:  # the model is the user's already: the job did what counts
+            await _record(ctx, job, run, None)
+        else:
+            await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
         raise
     except JobError as error:
         error.job_id = job.job_id
@@ -237,6 +252,9 @@ async def execute(
         await _record(ctx, job, run, crash)
         raise crash from error
     finally:
+        for task in taking:
+            task.cancel()
+        await asyncio.gather(*taking, return_exceptions=True)
         await _clean_up(ctx, run, job_dir, work_dir, succeeded=succeeded, keep_container=keep_container)
         if slot is not None and ctx.pool is not None:
             ctx.pool.forget(slot)
@@ -439,12 +457,14 @@ async def _supervise(
     timeout: float,
     emit: Callable[[JobEvent], None],
     cancelled: asyncio.Event,
+    saved: Callable[[], None],
 ) -> str:
-    """Follow the container until it exits; 'exited', 'timeout' or 'cancelled'."""
+    """Follow the container until it exits; 'exited', 'timeout' or 'cancelled'. `saved` hears the
+    runner say that its model is saved."""
     backend, container_id = ctx.backend, run.container_id
     assert container_id is not None
     progress = asyncio.create_task(
-        _read_progress(backend, container_id, job.job_id, emit, ctx.settings.quotas.max_stdout_lines)
+        _read_progress(backend, container_id, job.job_id, emit, saved, ctx.settings.quotas.max_stdout_lines)
     )
     memory = asyncio.create_task(_sample_memory(backend, container_id, run))
     waiting = asyncio.create_task(backend.wait(container_id, timeout=timeout))
@@ -474,6 +494,7 @@ async def _read_progress(
     container_id: str,
     job_id: str,
     emit: Callable[[JobEvent], None],
+    saved: Callable[[], None],
     max_lines: int,
 ) -> None:
     """Emit the runner's progress lines; other lines are ignored, lines past the cap unread."""
@@ -482,6 +503,8 @@ async def _read_progress(
             event = ProgressEvent.model_validate_json(line)
         except ValidationError:
             continue
+        if event.stage == SAVED_STAGE:
+            saved()
         emit(JobProgress(job_id, event.stage, event.percent, event.message))
 
 
@@ -503,8 +526,104 @@ async def _collect(
     work_dir: Path,
 ) -> JobOutcome:
     """Classify the end of the container; on success check, install and keep the outputs."""
-    settings, store = ctx.settings, ctx.store
+    store = ctx.store
     output_dir = work_dir / OUTPUT_DIR
+    result, files = await _finished(ctx, job, run, how, output_dir)
+
+    model: ModelRecord | None = None
+    dataset: DatasetRecord | None = None
+    keep: list[Path] = []
+    if isinstance(spec, TrainSpec):
+        assert result.train is not None
+        model = await _install_model(ctx, job, output_dir, files)
+        keep = _plots(output_dir, files, result.train.plots)
+    elif isinstance(spec, IngestSpec):
+        if result.ingest is None or output_dir / DATA_FILE not in files:
+            raise JobCrashed("the ingest job succeeded but left no table")
+        try:
+            dataset = await asyncio.to_thread(
+                store.add_dataset,
+                user_id=job.user_id,
+                filename=spec.filename,
+                file_format=result.ingest.file_format,
+                source=output_dir / DATA_FILE,
+                summary=result.ingest.summary,
+            )
+        except QuotaError as error:
+            raise JobOutputTooLarge(str(error), user_message=error.user_message) from error
+    elif isinstance(spec, ExploreSpec):
+        if result.explore is None:
+            raise JobCrashed("the explore job succeeded but reported nothing")
+        keep = _plots(output_dir, files, [figure.file for figure in result.explore.figures])
+    else:
+        keep = [path for path in (output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET) if path in files]
+    kept = await asyncio.to_thread(_keep, job_dir, output_dir, keep)
+    final = await _record(ctx, job, run, None, output_bytes=sum(files[path] for path in keep))
+    by_name = {path.name: path for path in kept}
+    return JobOutcome(
+        job=final,
+        result=result,
+        model=model,
+        dataset=dataset,
+        plots=kept if isinstance(spec, TrainSpec | ExploreSpec) else [],
+        predictions_csv=by_name.get(PREDICTIONS_CSV),
+        predictions_parquet=by_name.get(PREDICTIONS_PARQUET),
+    )
+
+
+async def _collect_plots(
+    ctx: JobContext, job: JobRecord, run: _Run, how: str, job_dir: Path, work_dir: Path, saved: JobSaved
+) -> JobOutcome:
+    """The end of a training job whose model was taken when saved: keep its plots. A container that
+    failed after that (out of time or memory, killed, cancelled) costs the plots only."""
+    output_dir = work_dir / OUTPUT_DIR
+    try:
+        result, files = await _finished(ctx, job, run, how, output_dir)
+        assert result.train is not None
+        keep = _plots(output_dir, files, result.train.plots)
+        failed = None
+    except JobError as error:
+        log.warning("job failed after its model was saved", reason=error.reason, detail=str(error)[:500])
+        result, files, keep, failed = saved.result, {}, [], error.reason
+        run.result = result
+    kept = await asyncio.to_thread(_keep, job_dir, output_dir, keep)
+    final = await _record(ctx, job, run, None, output_bytes=sum(files[path] for path in keep))
+    return JobOutcome(job=final, result=result, model=saved.model, plots=kept, plots_failed=failed)
+
+
+async def _take_saved(
+    ctx: JobContext, job: JobRecord, run: _Run, output_dir: Path, emit: Callable[[JobEvent], None]
+) -> JobSaved:
+    """Install the model a training job says it saved, while its container draws the plots; JobSaved.
+
+    Only result.json and the model folder are read: they are whole, the plots may not be yet.
+    """
+    quotas = ctx.settings.quotas
+    files = await asyncio.to_thread(_output_files, output_dir / OUTPUT_MODEL_DIR)
+    result = await asyncio.to_thread(_read_result, output_dir, quotas.max_result_json_bytes)
+    if result is None or not result.ok or result.train is None:
+        raise JobCrashed("the runner said it saved its model without a result.json that says so")
+    _check_artifacts(files, output_dir, ctx.settings)
+    model = await _install_model(ctx, job, output_dir, files)
+    run.result = result
+    saved = JobSaved(job.job_id, result, model)
+    emit(saved)
+    log.info("model saved before its plots", model_id=model.model_id)
+    return saved
+
+
+def _taken(taking: list[asyncio.Task[JobSaved]]) -> JobSaved | None:
+    """The JobSaved of a model taken already, if any."""
+    if taking and taking[0].done() and not taking[0].cancelled() and taking[0].exception() is None:
+        return taking[0].result()
+    return None
+
+
+async def _finished(
+    ctx: JobContext, job: JobRecord, run: _Run, how: str, output_dir: Path
+) -> tuple[Result, dict[Path, int]]:
+    """How the container ended: a succeeded job's result and output files, or the JobError it ended with."""
+    settings, store = ctx.settings, ctx.store
     exit_ = run.exit
     current = await asyncio.to_thread(store.get_job_admin, job.job_id)
     if how == "cancelled" or current.state == JobState.CANCELLED:  # also: `admin kill` elsewhere
@@ -550,7 +669,7 @@ async def _collect(
             f"{quotas.max_artifacts} files and was stopped, so nothing of it was kept.",
         )
     files = await asyncio.to_thread(_output_files, output_dir)
-    result = run.result = _read_result(output_dir, files, settings.quotas.max_result_json_bytes)
+    result = run.result = _read_result(output_dir, settings.quotas.max_result_json_bytes)
     error = result.error if result is not None else None
     # The runner's own sentence is the user's message; its code and details go to the record.
     # An exit code without the result.json that goes with it is a crash (gVisor ends a container
@@ -564,47 +683,7 @@ async def _collect(
         readable = "" if result is not None else " without a readable result.json"
         raise JobCrashed(f"runner exited {exit_.exit_code}{readable}", error_code=said.get("error_code"))
     _check_artifacts(files, output_dir, settings)
-
-    model: ModelRecord | None = None
-    dataset: DatasetRecord | None = None
-    keep: list[Path] = []
-    if isinstance(spec, TrainSpec):
-        assert result.train is not None
-        model = await _install_model(ctx, job, output_dir, files)
-        keep = _plots(output_dir, files, result.train.plots)
-    elif isinstance(spec, IngestSpec):
-        if result.ingest is None or output_dir / DATA_FILE not in files:
-            raise JobCrashed("the ingest job succeeded but left no table")
-        try:
-            dataset = await asyncio.to_thread(
-                store.add_dataset,
-                user_id=job.user_id,
-                filename=spec.filename,
-                file_format=result.ingest.file_format,
-                source=output_dir / DATA_FILE,
-                summary=result.ingest.summary,
-            )
-        except QuotaError as error:
-            raise JobOutputTooLarge(str(error), user_message=error.user_message) from error
-    elif isinstance(spec, ExploreSpec):
-        if result.explore is None:
-            raise JobCrashed("the explore job succeeded but reported nothing")
-        keep = _plots(output_dir, files, [figure.file for figure in result.explore.figures])
-    else:
-        keep = [path for path in (output_dir / PREDICTIONS_CSV, output_dir / PREDICTIONS_PARQUET) if path in files]
-    kept = await asyncio.to_thread(_keep, job_dir, output_dir, keep)
-    final = await _record(ctx, job, run, None, output_bytes=sum(files[path] for path in keep))
-    by_name = {path.name: path for path in kept}
-    return JobOutcome(
-        job=final,
-        result=result,
-        model=model,
-        dataset=dataset,
-        plots=kept if isinstance(spec, TrainSpec | ExploreSpec) else [],
-        predictions_csv=by_name.get(PREDICTIONS_CSV),
-        predictions_parquet=by_name.get(PREDICTIONS_PARQUET),
-    )
-
+    return result, files
 
 def _plots(output_dir: Path, files: dict[Path, int], names: list[str]) -> list[Path]:
     """The plots a result names that the job really wrote as plain files under output/plots."""
@@ -653,17 +732,34 @@ def _output_files(output_dir: Path) -> dict[Path, int]:
     return files
 
 
-def _read_result(output_dir: Path, files: dict[Path, int], max_bytes: int) -> Result | None:
-    path = output_dir / RESULT_FILE
-    if path not in files:
+def _read_result(output_dir: Path, max_bytes: int) -> Result | None:
+    """The job's result.json, or None when it left none or not a valid one."""
+    text = _read_capped(output_dir / RESULT_FILE, max_bytes)
+    if text is None:
         return None
-    if files[path] > max_bytes:
-        raise JobOutputTooLarge(f"result.json has {files[path]} bytes, over the cap of {max_bytes}")
     try:
-        return Result.model_validate_json(path.read_bytes())
+        return Result.model_validate_json(text)
     except ValidationError as error:
         log.warning("result.json is not a valid result", error=str(error)[:500])
         return None
+
+
+def _read_capped(path: Path, max_bytes: int) -> bytes | None:
+    """A file the job wrote, read through no link and never past `max_bytes` (JobOutputTooLarge);
+    None when it is not there. Safe while the job still runs: what is checked is what is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # a link
+        raise JobCrashed(f"the job's {path.name} is not a file: {error.strerror}") from error
+    with open(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise JobCrashed(f"the job's {path.name} is not a file")
+        text = file.read(max_bytes + 1)
+    if len(text) > max_bytes:
+        raise JobOutputTooLarge(f"{path.name} is over the cap of {max_bytes} bytes")
+    return text
 
 
 def _check_artifacts(files: dict[Path, int], output_dir: Path, settings: Settings) -> None:
@@ -687,11 +783,9 @@ async def _install_model(
     if source / METADATA_FILE not in files:
         raise JobCrashed("the training job succeeded but left no model metadata")
     cap = ctx.settings.quotas.max_metadata_bytes
-    if files[source / METADATA_FILE] > cap:
-        raise JobOutputTooLarge(f"metadata.json has {files[source / METADATA_FILE]} bytes, over the cap of {cap}")
     try:
-        # Off the event loop: the file is as large as the job made it, up to the artifact cap.
-        metadata = await asyncio.to_thread(lambda: json.loads((source / METADATA_FILE).read_bytes()))
+        # Off the event loop: the file is as large as the job made it, up to its cap.
+        metadata = await asyncio.to_thread(lambda: json.loads(_read_capped(source / METADATA_FILE, cap) or b""))
     except ValueError as error:
         raise JobCrashed(f"the model's metadata is not JSON: {error}") from error
     try:

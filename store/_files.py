@@ -18,6 +18,10 @@ from errors import StatAgentError
 TEMP_PREFIX = ".tmp-"
 
 
+# Opens a file or folder but never a link (ELOOP), nor waits on a FIFO.
+_NO_LINK = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
 def temp_name(parent: Path) -> Path:
     return parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
 
@@ -56,7 +60,7 @@ def _raise(error: OSError) -> None:
 def copy_file(source: Path, dest: Path) -> tuple[str, int]:
     """Copy one regular file (never through a link) to a new `dest`, fsynced; its SHA-256 and size."""
     digest, size = hashlib.sha256(), 0
-    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = os.open(source, _NO_LINK)
     with open(fd, "rb") as src, open(dest, "xb") as out:
         if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
             raise StatAgentError(f"{source} is not a regular file")
@@ -81,20 +85,38 @@ def human_size(size: float) -> str:
 
 
 def copy_tree(source: Path, dest: Path) -> None:
-    """Copy regular files and folders (nothing else) to a new `dest`, fsyncing everything."""
+    """Copy regular files and folders (nothing else, never through a link) to a new `dest`, fsyncing
+    everything. Each entry is checked on the descriptor it is read through, so a job that still runs
+    cannot swap a checked file for a link."""
+    fd = os.open(source, _NO_LINK | os.O_DIRECTORY)
+    try:
+        _copy_dir(fd, dest)
+    finally:
+        os.close(fd)
+
+
+def _copy_dir(dir_fd: int, dest: Path) -> None:
     dest.mkdir(mode=0o755)
-    for entry in sorted(source.iterdir()):
-        info = entry.lstat()
-        target = dest / entry.name
-        if stat.S_ISDIR(info.st_mode):
-            copy_tree(entry, target)
-        elif stat.S_ISREG(info.st_mode):
-            with open(entry, "rb") as src, open(target, "xb") as out:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
-        else:
-            raise StatAgentError(f"{entry} is neither a file nor a folder")
+    for name in sorted(os.listdir(dir_fd)):
+        target = dest / name
+        try:
+            fd = os.open(name, _NO_LINK, dir_fd=dir_fd)
+        except OSError as error:
+            raise StatAgentError(f"{target} cannot be copied from its source: {error.strerror}") from error
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                _copy_dir(fd, target)
+            elif stat.S_ISREG(mode):
+                with open(target, "xb") as out:
+                    while chunk := os.read(fd, 1024 * 1024):
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            else:
+                raise StatAgentError(f"{target} would be neither a file nor a folder")
+        finally:
+            os.close(fd)
     fsync_dir(dest)
 
 

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from runner.spec import ProgressEvent
+from runner.spec import SAVED_STAGE, ProgressEvent
 
 
 class Reporter:
@@ -29,10 +29,17 @@ class Reporter:
 
     def progress(self, percent: float, message: str) -> None:
         """An event inside the current stage (an epoch, a fold)."""
+        self._emit(self._stage or "starting", percent, message)
+
+    def saved(self, percent: float, message: str) -> None:
+        """Say that the model and a result.json for it are written; the stage's timing goes on."""
+        self._emit(SAVED_STAGE, percent, message)
+
+    def _emit(self, stage: str, percent: float, message: str) -> None:
         self.log(message)
         if self._events is None:
             return
-        event = ProgressEvent(stage=self._stage or "starting", percent=round(percent, 1), message=message)
+        event = ProgressEvent(stage=stage, percent=round(percent, 1), message=message)
         self._events.write(event.model_dump_json() + "\n")
         self._events.flush()
 

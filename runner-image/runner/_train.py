@@ -61,7 +61,11 @@ class TrainRun:
     model: Any  # the fitted model, as saved
 
 
-def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
+def train(
+    spec: TrainSpec, paths: JobPaths, reporter: Reporter, *, on_saved: Callable[[TrainOutcome], None] | None = None
+) -> TrainRun:
+    """Train, measure and save the model, then draw its plots; `on_saved` hears the outcome as
+    soon as the model is saved (without the plots and their warnings)."""
     reporter.stage("loading", 2, "Reading your data")
     frame = read_table(paths.data_file, what="training data")
     data_sha256 = file_sha256(paths.data_file)
@@ -134,14 +138,7 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         reporter.stage("inference", 80, "Computing the coefficient table")
         inference = _inference(spec, data, model, len(X_train), reporter, warnings)
 
-    reporter.stage("plotting", 85, "Drawing plots")
-    paths.plots_dir.mkdir(parents=True, exist_ok=True)
-    plots = _draw_plots(paths.plots_dir, model, on_test, y_test, importance, spec, data.task, reporter, warnings)
-
-    if spec.leaderboard and cross_validation is not None:
-        _draw_leaderboard(paths.plots_dir, spec, metrics, reporter, warnings, plots)
-
-    reporter.stage("saving", 93, "Saving the model")
+    reporter.stage("saving", 84, "Saving the model")
     paths.output_model_dir.mkdir(parents=True, exist_ok=True)
     network = spec.model_type is ModelType.NEURAL_NETWORK
     if network:
@@ -187,7 +184,6 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         json.dumps(jsonable(metadata.model_dump(mode="json")), indent=2, ensure_ascii=False, allow_nan=False),
         encoding="utf-8",
     )
-    reporter.progress(100, "Done")
     outcome = TrainOutcome(
         model_type=spec.model_type,
         task_type=data.task,
@@ -196,14 +192,14 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         hyperparameters=params,
         metrics=metrics,
         verdicts=verdicts,
-        warnings=warnings,
+        warnings=list(warnings),
         dropped_columns=data.dropped,
         rows_used=len(data.X),
         rows_dropped=data.rows_dropped,
         feature_importance=importance,
         classes=classes,
         model_format=model_format,
-        plots=plots,
+        plots=[],
         training_time_seconds=training_time,
         split=split,
         inference=inference,
@@ -212,7 +208,16 @@ def train(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> TrainRun:
         **({"history": model.history} if network else {}),
         **({"tuning": tuning} if tuning else {}),
     )
-    return TrainRun(outcome=outcome, model=model)
+    if on_saved is not None:
+        on_saved(outcome)
+
+    reporter.stage("plotting", 90, "Drawing plots")
+    paths.plots_dir.mkdir(parents=True, exist_ok=True)
+    plots = _draw_plots(paths.plots_dir, model, on_test, y_test, importance, spec, data.task, reporter, warnings)
+    if spec.leaderboard and cross_validation is not None:
+        _draw_leaderboard(paths.plots_dir, spec, metrics, reporter, warnings, plots)
+    reporter.progress(100, "Done")
+    return TrainRun(outcome=outcome.model_copy(update={"plots": plots, "warnings": warnings}), model=model)
 
 
 def _fit(

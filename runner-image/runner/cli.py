@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,26 @@ from runner._errors import JobError
 from runner._paths import JobPaths
 from runner._pool import POOL_COMMAND, wait_for_job
 from runner._progress import Reporter
-from runner.spec import AnySpec, ErrorCode, ErrorInfo, ExitCode, ExploreSpec, IngestSpec, JobKind, Result, TrainSpec
+from runner.spec import (
+    AnySpec,
+    ErrorCode,
+    ErrorInfo,
+    ExitCode,
+    ExploreSpec,
+    IngestSpec,
+    JobKind,
+    Result,
+    TrainOutcome,
+    TrainSpec,
+)
 
 # Exit code of an unexpected failure: not one of ExitCode's, so the host sees a crash,
 # and result.json still says `internal`.
 CRASH_EXIT = 1
 SELFTEST = "selftest"
 COMMANDS = (*(kind.value for kind in JobKind), SELFTEST)
+# Where a training job's progress stands once its model is saved (the plots come after).
+SAVED_PERCENT = 88.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,7 @@ def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
         if isinstance(job, TrainSpec):
             from runner._train import train
 
-            run = train(job, paths, reporter)
+            run = train(job, paths, reporter, on_saved=_saved_reporter(job, paths, reporter))
             fields["train"], model = run.outcome, run.model
         elif isinstance(job, IngestSpec):
             from runner._ingest import ingest
@@ -110,12 +124,31 @@ def run_job(command: str, paths: JobPaths, reporter: Reporter) -> JobRun:
         **fields,
     )
     try:
-        paths.output_dir.mkdir(parents=True, exist_ok=True)
-        paths.result_file.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        write_result(paths, result)
     except OSError:
         reporter.log(f"could not write {paths.result_file}:\n{traceback.format_exc()}")
         exit_code = CRASH_EXIT
     return JobRun(result=result, exit_code=int(exit_code), model=model)
+
+
+def _saved_reporter(job: TrainSpec, paths: JobPaths, reporter: Reporter) -> Callable[[TrainOutcome], None]:
+    """What a training job does once its model is saved: result.json for it, then the saved event."""
+
+    def saved(outcome: TrainOutcome) -> None:
+        timings = dict(reporter.timings)
+        early = Result(ok=True, command="train", job_id=job.job_id, model_id=job.model_id, timings=timings, train=outcome)
+        write_result(paths, early)
+        reporter.saved(SAVED_PERCENT, "Model saved; drawing the plots")
+
+    return saved
+
+
+def write_result(paths: JobPaths, result: Result) -> None:
+    """Write result.json whole: aside, then renamed, as the host may read it while the job goes on."""
+    paths.output_dir.mkdir(parents=True, exist_ok=True)
+    pending = paths.output_dir / f".{paths.result_file.name}"
+    pending.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    os.replace(pending, paths.result_file)
 
 
 def _internal() -> ErrorInfo:

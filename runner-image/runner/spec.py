@@ -25,6 +25,9 @@ SPEC_FILE = "job.json"
 DATA_FILE = "data.parquet"
 UPLOAD_FILE = "upload"  # an ingest job's input: the bytes the user sent, as received
 RESULT_FILE = "result.json"
+# The progress stage a training job reports once its model is saved and result.json says so
+# (the plots come after): the host may take the model and send the numbers then.
+SAVED_STAGE = "saved"
 # Inside OUTPUT_DIR: the table an ingest job made (DATA_FILE), the model folder a training job produces, its plots, predictions.
 OUTPUT_MODEL_DIR = "model"
 OUTPUT_PLOTS_DIR = "plots"

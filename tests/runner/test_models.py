@@ -27,7 +27,9 @@ SKLEARN_MODELS = [
     if model is not ModelType.NEURAL_NETWORK
     for task in sorted(tasks, key=lambda t: t.value)
 ]
-TRAIN_STAGES = ["loading", "validating", "preprocessing", "training", "evaluating", "inference", "plotting", "saving"]
+TRAIN_STAGES = [
+    "loading", "validating", "preprocessing", "training", "evaluating", "inference", "saving", "saved", "plotting"
+]
 PLOTS = {
     TaskType.REGRESSION: {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"},
     TaskType.CLASSIFICATION: {"confusion_matrix.png", "roc_curve.png", "feature_importance.png"},

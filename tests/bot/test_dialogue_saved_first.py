@@ -1,0 +1,84 @@
+"""The chat gets a training's numbers as soon as its model is saved, the plots as their own messages after."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from chatkit import RecordingSink, User, sample, settings_for
+from held_runner import DIE_PLOTTING, HOLD_PLOTS, Hooked, let_plots_draw
+
+from bot import Dialogue, MessageRef, Reply, Text
+from bot.parsing import OfflineParser
+from controller import Controller
+from store import Store
+
+pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
+
+METRICS = "🎯 Model Training Complete!"
+ACCEPTED = re.compile(r"Accepted as (job_[0-9a-f]{12})")
+ASK = "Train a linear regression model to predict price using age and size"
+
+
+@dataclass
+class _Releasing(RecordingSink):
+    """Lets the held plots draw once the metrics are sent, noting what the user had seen by then."""
+
+    store: Store | None = None  # None: nothing to release
+    user_id: str = ""
+    at_metrics: list[str] = field(default_factory=list)
+
+    async def send(self, reply: Reply) -> MessageRef:
+        ref = await super().send(reply)
+        if self.store is not None and isinstance(reply, Text) and reply.text.startswith(METRICS):
+            seen = [r.text for r in self.sent if isinstance(r, Text)] + [text for _, text in self.edits]
+            self.at_metrics = [type(r).__name__ for r in self.sent] + seen
+            job_id = ACCEPTED.search(" ".join(seen)).group(1)
+            let_plots_draw(self.store.job_dir(job_id, self.user_id) / "input")
+        return ref
+
+
+async def _train(tmp_path: Path, runner_image: str, script: str, name: str) -> tuple[User, _Releasing, Store]:
+    settings = settings_for(tmp_path / "data", runner_image)
+    backend = Hooked(script)
+    store = Store.from_settings(settings)
+    try:
+        async with Controller(settings=settings, store=store, backend=backend) as controller:
+            dialogue = Dialogue(
+                settings=settings, store=store, controller=controller, parser=OfflineParser(), status_interval=0.05
+            )
+            sink = _Releasing(store=store, user_id=name)
+            user = User(dialogue, name, sink)
+            await user.sends("houses.csv", sample("houses.csv"))
+            await user.says(ASK, wait=True)
+            sink.store = None
+            await user.says("/models")
+            await dialogue.close()
+    finally:
+        await backend.close()
+    return user, sink, store
+
+
+async def test_the_metrics_message_comes_before_the_plots_and_before_the_job_ends(tmp_path, runner_image):
+    user, sink, store = await _train(tmp_path, runner_image, HOLD_PLOTS, "pia")
+    store.close()
+    # The metrics went out while the plots were held: no photo yet, the status not done.
+    assert sink.at_metrics and "Photo" not in sink.at_metrics
+    assert not any("✅ Done" in text for text in sink.at_metrics)
+    kinds = ["metrics" if isinstance(r, Text) and r.text.startswith(METRICS) else type(r).__name__ for r in sink.sent]
+    assert "Photo" in kinds and kinds.index("metrics") < kinds.index("Photo")
+    assert re.search(r"✅ Done in \d+ s$", sink.status("🚀 Linear Regression → price"))
+    assert not any("could not be drawn" in text for text in sink.texts())
+
+
+async def test_a_job_killed_while_drawing_keeps_the_model_and_tells_the_user(tmp_path, runner_image):
+    user, sink, store = await _train(tmp_path, runner_image, DIE_PLOTTING, "quin")
+    store.close()
+    metrics = next(text for text in sink.texts() if text.startswith(METRICS))
+    model_id = re.search(r"Model ID: (model_[0-9a-f]{8})", metrics).group(1)
+    assert not sink.photos()
+    (note,) = [text for text in sink.texts() if "plots could not be drawn" in text]
+    assert model_id in note and "is saved" in note
+    assert f"• {model_id} — Linear Regression" in sink.last.text  # /models lists it
