@@ -37,11 +37,11 @@ sys.exit(main(sys.argv[1:]))
 
 
 class Hooked(DockerBackend):
-    """The real backend, running `python -c SCRIPT COMMAND` in the job's very container (a pool's too)."""
+    """The real backend, running `python -c SCRIPT ARGS... COMMAND` in the job's very container (a pool's too)."""
 
-    def __init__(self, script: str) -> None:
+    def __init__(self, script: str, *args: str) -> None:
         super().__init__()
-        self._entrypoint = ("python", "-c", script)
+        self._entrypoint = ("python", "-c", script, *args)
 
     async def start(self, request: ContainerRequest) -> StartedContainer:
         return await super().start(dataclasses.replace(request, entrypoint=self._entrypoint))

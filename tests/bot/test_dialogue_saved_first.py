@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from store import Store
 pytestmark = [pytest.mark.docker, pytest.mark.asyncio(loop_scope="session")]
 
 METRICS = "🎯 Model Training Complete!"
-ACCEPTED = re.compile(r"Accepted as (job_[0-9a-f]{12})")
+STATUS = "🚀 Linear Regression → price"
 ASK = "Train a linear regression model to predict price using age and size"
 
 
@@ -26,17 +26,17 @@ ASK = "Train a linear regression model to predict price using age and size"
 class _Releasing(RecordingSink):
     """Lets the held plots draw once the metrics are sent, noting what the user had seen by then."""
 
-    store: Store | None = None  # None: nothing to release
-    user_id: str = ""
-    at_metrics: list[str] = field(default_factory=list)
+    data_dir: Path | None = None  # None: nothing to release
+    photos_at_metrics: int | None = None
+    status_at_metrics: str = ""
 
     async def send(self, reply: Reply) -> MessageRef:
         ref = await super().send(reply)
-        if self.store is not None and isinstance(reply, Text) and reply.text.startswith(METRICS):
-            seen = [r.text for r in self.sent if isinstance(r, Text)] + [text for _, text in self.edits]
-            self.at_metrics = [type(r).__name__ for r in self.sent] + seen
-            job_id = ACCEPTED.search(" ".join(seen)).group(1)
-            let_plots_draw(self.store.job_dir(job_id, self.user_id) / "input")
+        if self.data_dir is not None and isinstance(reply, Text) and reply.text.startswith(METRICS):
+            self.photos_at_metrics, self.status_at_metrics = len(self.photos()), self.status(STATUS)
+            # The job's input folder: its own when it started cold, a pool slot's when warm.
+            for input_dir in (*self.data_dir.glob("users/*/jobs/*/input"), *self.data_dir.glob("pool/*/input")):
+                let_plots_draw(input_dir)
         return ref
 
 
@@ -49,11 +49,11 @@ async def _train(tmp_path: Path, runner_image: str, script: str, name: str) -> t
             dialogue = Dialogue(
                 settings=settings, store=store, controller=controller, parser=OfflineParser(), status_interval=0.05
             )
-            sink = _Releasing(store=store, user_id=name)
+            sink = _Releasing(data_dir=settings.data_dir)
             user = User(dialogue, name, sink)
             await user.sends("houses.csv", sample("houses.csv"))
             await user.says(ASK, wait=True)
-            sink.store = None
+            sink.data_dir = None
             await user.says("/models")
             await dialogue.close()
     finally:
@@ -65,11 +65,10 @@ async def test_the_metrics_message_comes_before_the_plots_and_before_the_job_end
     user, sink, store = await _train(tmp_path, runner_image, HOLD_PLOTS, "pia")
     store.close()
     # The metrics went out while the plots were held: no photo yet, the status not done.
-    assert sink.at_metrics and "Photo" not in sink.at_metrics
-    assert not any("✅ Done" in text for text in sink.at_metrics)
+    assert sink.photos_at_metrics == 0 and "✅" not in sink.status_at_metrics
     kinds = ["metrics" if isinstance(r, Text) and r.text.startswith(METRICS) else type(r).__name__ for r in sink.sent]
     assert "Photo" in kinds and kinds.index("metrics") < kinds.index("Photo")
-    assert re.search(r"✅ Done in \d+ s$", sink.status("🚀 Linear Regression → price"))
+    assert re.search(r"✅ Done in \d+ s$", sink.status(STATUS))
     assert not any("could not be drawn" in text for text in sink.texts())
 
 

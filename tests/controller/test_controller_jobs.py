@@ -322,7 +322,8 @@ async def test_the_model_quota_counts_trainings_in_flight(
     assert not job_containers()
 
 
-@_with(quotas={"max_artifacts": 2})
+# The model folder alone (model file and metadata) is over the cap: refused when it is taken.
+@_with(quotas={"max_artifacts": 1})
 async def test_output_over_the_artifact_cap_is_refused_and_nothing_is_kept(
     settings, store, upload, regression_frame, job_containers
 ) -> None:
@@ -365,13 +366,17 @@ async def test_a_failed_jobs_container_is_kept_for_inspection_when_configured(
 # the plots it reports becomes a link to a host file (a path the container itself never sees).
 PLANT_LINK = textwrap.dedent(
     """
-    import json, os, sys
+    import os, sys
+    from runner._progress import Reporter
     from runner.cli import main
-    code = main(sys.argv[2:])
-    plot = "/job/output/plots/" + json.load(open("/job/output/result.json"))["train"]["plots"][0]
-    os.remove(plot)
-    os.symlink(sys.argv[1], plot)
-    sys.exit(code)
+    saved = Reporter.saved
+    def plant(self, *args):  # the saved model's file becomes a link, then the host is told to take it
+        model = next(p for p in os.listdir("/job/output/model") if p.startswith("model."))
+        os.remove("/job/output/model/" + model)
+        os.symlink(sys.argv[1], "/job/output/model/" + model)
+        saved(self, *args)
+    Reporter.saved = plant
+    sys.exit(main(sys.argv[2:]))
     """
 )
 
@@ -403,7 +408,7 @@ async def test_a_link_in_a_jobs_output_fails_the_job_and_nothing_of_it_is_kept(
                 await handle.result()
     finally:
         await backend.close()
-    assert "not a file" in str(crashed.value) and "plots" in str(crashed.value)
+    assert "not a file" in str(crashed.value) and "model" in str(crashed.value)
     assert crashed.value.user_message == JobCrashed.default_user_message
     job = store.get_job(user_id="kate", job_id=handle.job_id)
     assert job.state == JobState.FAILED and job.exit_reason == ExitReason.CRASHED and job.exit_code == 0

@@ -89,3 +89,37 @@ async def test_a_job_killed_while_drawing_keeps_its_saved_model_and_says_the_plo
     job = store.get_job(user_id="noa", job_id=handle.job_id)
     assert job.state == JobState.SUCCEEDED and job.exit_code == 137 and job.result["train"]["plots"] == []
     assert not job_containers()
+
+
+# The real runner, then a link to a host file in place of a plot: the saved model stays, the plots go.
+LINKED_PLOT = """
+import json, os, sys
+from runner.cli import main
+code = main(sys.argv[2:])
+plot = "/job/output/plots/" + json.load(open("/job/output/result.json"))["train"]["plots"][0]
+os.remove(plot)
+os.symlink(sys.argv[1], plot)
+sys.exit(code)
+"""
+
+
+async def test_a_link_among_the_plots_is_never_followed_and_costs_only_the_plots(
+    settings, store, upload, regression_frame, job_containers, tmp_path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a host file no job may hand out")
+    dataset = upload("ora", regression_frame(60))
+    backend = Hooked(LINKED_PLOT, str(secret))
+    try:
+        async with Controller(settings=settings, store=store, backend=backend) as controller:
+            handle = await controller.submit(
+                Task.train(user_id="ora", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+            )
+            outcome = await handle.result()
+    finally:
+        await backend.close()
+    assert outcome.plots == [] and outcome.plots_failed == ExitReason.CRASHED.value
+    assert store.get_model(user_id="ora", model_id=outcome.model.model_id)
+    assert not (store.job_dir(handle.job_id, "ora") / "output").exists()
+    assert secret.read_text() == "a host file no job may hand out"
+    assert not job_containers()
