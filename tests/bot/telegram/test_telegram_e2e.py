@@ -78,13 +78,14 @@ async def test_regression_with_progress_plots_and_predictions(telegram: FakeTele
     assert "R2" in text and "Linear Regression" in text
     assert f"/predict {model_id}" in text
 
+    # The metrics come as soon as the model is saved; the plots after the job's end.
+    photo = await alice.expect("sendPhoto")
+    assert photo.file.data.startswith(b"\x89PNG")
     # Progress: the training's one status message was edited as the job moved, ending with "Done".
     edits = [e for e in alice.calls("editMessageText") if "Reading houses.csv" not in e.text]
     assert edits and {e.message_id for e in edits} == {status.message_id}
     assert any("%" in e.text for e in edits)
     assert "Done" in edits[-1].text
-    photo = await alice.expect("sendPhoto")
-    assert photo.file.data.startswith(b"\x89PNG")
 
     new_rows = regression_csv(7, seed=2, with_price=False)
     await upload(alice, "new_houses.csv", new_rows)
