@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from chatkit import RecordingSink, User, sample, settings_for
+from chatkit import RecordingSink, User, sample
+from job_settings import settings_for
 from held_runner import DIE_PLOTTING, HOLD_PLOTS, Hooked, let_plots_draw
 
 from bot import Dialogue, MessageRef, Reply, Text
