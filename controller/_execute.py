@@ -812,12 +812,7 @@ async def _record(
 ) -> JobRecord:
     """Write how the job ran and ended into its row."""
     if error is None:
-        fields = {
-            "state": JobState.SUCCEEDED,
-            "exit_reason": ExitReason.SUCCESS,
-            "finished_at": _now(),
-            "output_bytes": output_bytes,
-        }
+        fields = success_fields(output_bytes=output_bytes)
     else:
         fields = failure_fields(error)
         log.info("job failed", reason=error.reason, detail=str(error).split("\n")[0][:500])
@@ -860,6 +855,16 @@ def _settle_job_dir(job_dir: Path, work_dir: Path, succeeded: bool) -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def success_fields(*, output_bytes: int = 0) -> dict[str, Any]:
+    """The job-row fields saying that a job succeeded."""
+    return {
+        "state": JobState.SUCCEEDED,
+        "exit_reason": ExitReason.SUCCESS,
+        "finished_at": _now(),
+        "output_bytes": output_bytes,
+    }
 
 
 def failure_fields(error: JobError) -> dict[str, Any]:

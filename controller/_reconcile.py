@@ -15,9 +15,9 @@ from config import Settings
 from errors import JobInterrupted, NotFoundError
 from config.log import get_logger
 from controller._backend import LABEL_DATA_DIR, ContainerBackend, ContainerInfo
-from controller._execute import KEPT_DIR, failure_fields, release_job_dir
+from controller._execute import KEPT_DIR, failure_fields, release_job_dir, success_fields
 from runner.spec import INPUT_DIR, OUTPUT_DIR, OUTPUT_MODEL_DIR, UPLOAD_FILE
-from store import JobRecord, JobState, Store, remove_path
+from store import JobKind, JobRecord, JobState, Store, remove_path
 
 __all__ = ["clean_job_dirs", "expire_outputs", "interrupt_orphan_jobs", "reap_containers"]
 
@@ -67,12 +67,23 @@ async def reap_containers(
 
 
 def interrupt_orphan_jobs(store: Store, *, live: Collection[str]) -> list[JobRecord]:
-    """Mark running jobs that no live controller runs as interrupted (their container is gone)."""
-    orphans = [job for job in store.running_jobs() if job.job_id not in live]
-    for job in orphans:
+    """Mark running jobs that no live controller runs as interrupted (their container is gone).
+
+    A training whose model was saved already (its plots were being drawn) succeeded instead:
+    only its plots are lost. Returns the jobs marked interrupted.
+    """
+    interrupted = []
+    for job in store.running_jobs():
+        if job.job_id in live:
+            continue
+        if job.kind is JobKind.TRAIN and any(m.job_id == job.job_id for m in store.list_models(user_id=job.user_id)):
+            store.update_job(job.job_id, **success_fields())
+            log.warning("a restart cost a saved model's plots", job_id=job.job_id, user_id=job.user_id)
+            continue
         store.update_job(job.job_id, **failure_fields(_interrupted()))
         log.warning("job interrupted by a restart", job_id=job.job_id, user_id=job.user_id)
-    return orphans
+        interrupted.append(job)
+    return interrupted
 
 
 def clean_job_dirs(store: Store, *, live: Collection[str]) -> int:
