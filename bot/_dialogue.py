@@ -918,7 +918,7 @@ async def _send_numbers(sink: Sink, result: Result) -> None:
         await sink.send(Text(compared))
     for reply in coefficient_replies(result.train.inference):
         await sink.send(reply)
-    if isinstance(tuning := getattr(result.train, "tuning", None), dict):
+    if (tuning := result.train.tuning) is not None:
         await sink.send(Text(format_tuning(tuning, model_id=model_id)))
 
 

@@ -194,11 +194,9 @@ def format_prediction(outcome: PredictOutcome, *, model_id: str) -> str:
         "",
         f"Results (showing first {min(_PREDICTION_ROWS, outcome.rows)} of {outcome.rows:,}):",
     ]
-    extra = outcome.model_extra or {}
-    column = extra.get("prediction_column", "prediction")
-    probabilities = extra.get("probability_columns", ())
     for number, row in enumerate(outcome.preview[:_PREDICTION_ROWS], start=1):
-        lines.append(f"Row {number}: {_prediction_text(row, column, probabilities, outcome.task_type)}")
+        text = _prediction_text(row, outcome.prediction_column, outcome.probability_columns, outcome.task_type)
+        lines.append(f"Row {number}: {text}")
     if outcome.rows > _PREDICTION_ROWS:
         lines.append(f"... and {outcome.rows - _PREDICTION_ROWS:,} more")
     if outcome.warnings:

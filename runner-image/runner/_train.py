@@ -205,8 +205,8 @@ def train(
         inference=inference,
         reference=scored,
         feature_importance_method=importance_method,
-        **({"history": model.history} if network else {}),
-        **({"tuning": tuning} if tuning else {}),
+        history=model.history if network else None,
+        tuning=tuning or None,
     )
     if on_saved is not None:
         on_saved(outcome)

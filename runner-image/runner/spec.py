@@ -531,7 +531,7 @@ class ReferenceScore(BaseModel):
 class TrainOutcome(BaseModel):
     """What a finished training job reports (the model folder holds the rest)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     model_type: ModelType
     task_type: TaskType
@@ -553,10 +553,16 @@ class TrainOutcome(BaseModel):
     split: TrainSplit | None = None  # None in outcomes written before it was reported
     inference: Inference | None = None  # linear, logistic and penalized models
     reference: ReferenceScore | None = None  # a retrain: the earlier model on the same test rows
+    feature_importance_method: str | None = None  # how `feature_importance` was measured
+    history: dict[str, list[float]] | None = None  # a neural network's loss (and val_loss) per epoch
+    # A tuned training: tried, metric, best_settings, best_cv and default_cv.
+    tuning: dict[str, Any] | None = None
 
 
 class PredictOutcome(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """What a finished prediction job reports (the predictions are in its output files)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model_type: ModelType
     task_type: TaskType
@@ -566,6 +572,10 @@ class PredictOutcome(BaseModel):
     ignored_columns: list[str] = Field(default_factory=list)
     feature_importance: dict[str, float] = Field(default_factory=dict)
     classes: list[Any] | None = None
+    prediction_column: str = "prediction"  # its name in the output (another when the table has one)
+    probability_columns: list[str] = Field(default_factory=list)  # a classifier's, one per class
+    # Columns of the new data to look at: column, issue, count, examples, message.
+    flags: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ColumnKind(str, Enum):
