@@ -183,6 +183,9 @@ class SwarmSettings(_Section):
     manager_url: str | None = None
     # How long the start-up check waits for each node's test job.
     node_check_timeout_seconds: float = Field(default=60, gt=0, le=600)
+    # A job whose task ended before any container ran it (rejected, say) runs again as a new
+    # service this many times before it fails; a job that ran is never rerun by itself.
+    resubmit_unstarted: int = Field(default=2, ge=0, le=10)
 
 
 class LoggingSettings(_Section):

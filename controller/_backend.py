@@ -78,10 +78,14 @@ class ContainerRequest:
     entrypoint: tuple[str, ...] | None = None
     created: datetime | None = None
     pool_slot: str | None = None
+    # How many times the job was resubmitted because its container never ran (each gets a new name).
+    attempt: int = 0
 
     @property
     def name(self) -> str:
-        return f"statagent-pool-{self.pool_slot}" if self.pool_slot else f"statagent-{self.job_id}"
+        if self.pool_slot:
+            return f"statagent-pool-{self.pool_slot}"
+        return f"statagent-{self.job_id}" + (f"-{self.attempt}" if self.attempt else "")
 
     def mounts(self) -> list[tuple[Path, str, bool]]:
         """(host path, container path, read-only) of every mount: the job's own folders only."""
@@ -121,6 +125,8 @@ class ContainerExit:
     oom_killed: bool
     # Why the job's machine stopped it ('' when it ended by itself): a cluster node drained or lost.
     lost: str = ""
+    # Why it ended before any container ran the job ('' when one did): the job may run again, anew.
+    unstarted: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -137,6 +138,7 @@ class _Run:
     exit: ContainerExit | None = None
     log_tail: str | None = None
     result: Result | None = None
+    resubmits: int = 0  # new containers after ones that never ran the job
 
     def note_container(self, container_id: str) -> None:
         self.container_id = container_id
@@ -196,9 +198,7 @@ async def execute(
             await asyncio.to_thread(_hand_over, ctx, job, spec, slot.folder)
             run.create_seconds, run.start_seconds = 0.0, time.perf_counter() - began
         else:
-            request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
-            started = await start_container(ctx.backend, request, made=run.note_container)
-            run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
+            await _start_cold(ctx, job, spec, job_dir, run, image_id)
         recorded = await asyncio.to_thread(
             store.update_job,
             job.job_id,
@@ -217,6 +217,20 @@ async def execute(
         ended = await _supervise(
             ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled, saved=take_saved
         )
+        resubmits = settings.swarm.resubmit_unstarted
+        while ended == "exited" and run.exit is not None and run.exit.unstarted and run.resubmits < resubmits:
+            # No container ran the job, so none saw its data: a new job container (and network) runs it.
+            run.resubmits += 1
+            log.warning("job ended before it ran; resubmitted", reason=run.exit.unstarted, attempt=run.resubmits)
+            await _remove_container(ctx, run)
+            await _start_cold(ctx, job, spec, job_dir, run, image_id)
+            recorded = await asyncio.to_thread(store.update_job, job.job_id, container_id=run.container_id)
+            if recorded.state.finished:
+                cancelled.set()
+            began = time.perf_counter()
+            ended = await _supervise(
+                ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled, saved=take_saved
+            )
         run.run_seconds = time.perf_counter() - began
         run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
         if taking:  # raises the JobError of a model that could not be taken
@@ -285,6 +299,16 @@ async def start_container(
         raise
     made(started.container_id)
     return started
+
+
+async def _start_cold(
+    ctx: JobContext, job: JobRecord, spec: AnySpec, job_dir: Path, run: _Run, image_id: str
+) -> None:
+    """Lay out the job's folder anew and start a new container on it (named after `run.resubmits`)."""
+    request = await asyncio.to_thread(_prepare, ctx, job, spec, job_dir, image_id)
+    request = dataclasses.replace(request, attempt=run.resubmits)
+    started = await start_container(ctx.backend, request, made=run.note_container)
+    run.create_seconds, run.start_seconds = started.create_seconds, started.start_seconds
 
 
 def time_limit(settings: Settings, kind: JobKind) -> int:
@@ -639,6 +663,13 @@ async def _finished(
             ),
         )
     assert exit_ is not None
+    if exit_.unstarted:
+        tries = 1 + run.resubmits
+        raise JobInterrupted(
+            f"not started ({tries} tries): {exit_.unstarted}",
+            user_message=f"The cluster did not start the job ({tries} tries), so nothing of it ran. "
+            "Please start it again.",
+        )
     if exit_.lost:
         raise JobInterrupted(
             f"lost: {exit_.lost}",
@@ -830,13 +861,20 @@ async def _clean_up(
     """
     if keep_container:
         log.info("keeping the failed job's container", container_id=run.container_id)
-    elif run.container_id is not None:
-        try:
-            await ctx.backend.kill(run.container_id)
-            await ctx.backend.remove(run.container_id)
-        except Exception:  # the next reconcile removes what is left
-            log.exception("could not remove the job container", container_id=run.container_id)
+    else:
+        await _remove_container(ctx, run)
     await asyncio.to_thread(_settle_job_dir, job_dir, work_dir, succeeded)
+
+
+async def _remove_container(ctx: JobContext, run: _Run) -> None:
+    """Kill (if it runs) and remove the job's container, if it has one."""
+    if run.container_id is None:
+        return
+    try:
+        await ctx.backend.kill(run.container_id)
+        await ctx.backend.remove(run.container_id)
+    except Exception:  # the next reconcile removes what is left
+        log.exception("could not remove the job container", container_id=run.container_id)
 
 
 def _settle_job_dir(job_dir: Path, work_dir: Path, succeeded: bool) -> None:

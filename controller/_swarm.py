@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import secrets
 import socket
 import threading
@@ -69,6 +70,8 @@ _LOG_TAIL_CHARS = 8000
 # After its task ends, a service's followed log stream stays open: it is closed this long after.
 _LOG_GRACE_SECONDS = 1.0
 _ENDED = {"complete", "failed", "rejected", "shutdown", "orphaned", "remove"}
+# A task in one of these states has (or had) a container that may have run the job.
+_RAN = {"starting", "running", "complete"}
 _SIGKILL_EXIT = 137
 _NETWORK_TRIES = 80  # 20 s
 _STOP_GRACE_NANOSECONDS = 10**9
@@ -119,6 +122,7 @@ class SwarmBackend(ContainerBackend):
         self._max_threads = max_threads
         self._checked: dict[str, dict[str, str]] = {}  # image id -> node id -> runtime its test job saw
         self._stopped: set[str] = set()  # services this backend killed
+        self._ran: set[str] = set()  # services whose task was seen starting or running
         self._tails: dict[str, str] = {}  # log tails of services killed (their logs go with them)
         self._streams: dict[str, socket.socket] = {}  # sockets of followed log streams, by service id
 
@@ -356,7 +360,7 @@ class SwarmBackend(ContainerBackend):
         memory, cpus = limits.memory_mb * 2**20, int(limits.cpus * 1e9)
         resources = Resources(cpu_limit=cpus, mem_limit=memory, cpu_reservation=cpus, mem_reservation=memory)
         resources["Limits"]["Pids"] = limits.pids
-        name = f"statagent-{request.job_id}"
+        name = request.name  # a resubmitted job's is new: a service and a network of its own
         began = time.perf_counter()
         network = api.create_network(name, driver="overlay", internal=True, labels=labels)["Id"]
         template = TaskTemplate(
@@ -438,17 +442,34 @@ class SwarmBackend(ContainerBackend):
         while True:
             tasks = self._tasks(service_id)
             task = max(tasks, key=lambda one: one["CreatedAt"], default=None)
-            taken = None if service_id in self._stopped else next(filter(_taken_away, tasks), None)
-            state = _state(task) if task is not None else "remove"
+            if any(_state(one) in _RAN for one in tasks):
+                self._ran.add(service_id)
+            killed = service_id in self._stopped
+            taken = None if killed else next(filter(_taken_away, tasks), None)
+            state = _state(task) if task is not None else self._no_task_yet(service_id)
             if taken is not None or state in _ENDED:
                 threading.Timer(_LOG_GRACE_SECONDS, self._close_stream, (service_id,)).start()
+                unstarted = "" if killed or service_id in self._ran else _unstarted(taken or task)
                 if taken is not None:  # no rerun elsewhere: the user is told, and may start it again
                     code = (taken["Status"].get("ContainerStatus") or {}).get("ExitCode")
-                    return ContainerExit(exit_code=-1 if code is None else int(code), oom_killed=False, lost=self._why_lost(taken))
-                return _exit_of(task, killed=service_id in self._stopped)
+                    return ContainerExit(
+                        exit_code=-1 if code is None else int(code),
+                        oom_killed=False,
+                        lost=self._why_lost(taken),
+                        unstarted=unstarted,
+                    )
+                return dataclasses.replace(_exit_of(task, killed=killed), unstarted=unstarted)
             if time.monotonic() >= deadline:
                 return None
             time.sleep(min(_POLL_SECONDS, max(deadline - time.monotonic(), 0.001)))
+
+    def _no_task_yet(self, service_id: str) -> str:
+        """The state of a service without a task: 'new' until the swarm made its task, or 'remove'."""
+        try:
+            self.client.api.inspect_service(service_id)
+        except docker.errors.NotFound:
+            return "remove"
+        return "new"
 
     def _why_lost(self, task: dict[str, Any]) -> str:
         try:
@@ -492,6 +513,7 @@ class SwarmBackend(ContainerBackend):
         except docker.errors.NotFound:
             networks = [service_id]
         self._close_stream(service_id)
+        self._ran.discard(service_id)
         for network in networks:
             self._remove_network(network)
 
@@ -611,6 +633,19 @@ def _exit_of(task: dict[str, Any] | None, *, killed: bool) -> ContainerExit:
     if code is None or _state(task) in ("rejected", "orphaned", "remove") and not code:
         code = _SIGKILL_EXIT if killed else -1  # it never ran, or its node went away
     return ContainerExit(exit_code=int(code), oom_killed=int(code) == _SIGKILL_EXIT and not killed)
+
+
+def _unstarted(task: dict[str, Any] | None) -> str:
+    """Why `task` ended before any container ran the job ('' when one may have: it left a process
+    id or an exit code, or it completed). The swarm's error for it, e.g. Docker 20.10's constraint
+    enforcer's "assigned node no longer meets constraints" for a task that never started."""
+    if task is None or _state(task) in _RAN:
+        return ""
+    status = task.get("Status") or {}
+    container = status.get("ContainerStatus") or {}
+    if container.get("PID") or container.get("ExitCode"):
+        return ""
+    return status.get("Err") or status.get("Message") or f"its task was {_state(task)}"
 
 
 def _taken_away(task: dict[str, Any]) -> bool:

@@ -20,9 +20,9 @@ from test_controller_cli import _run
 from test_controller_confinement import PROBE, _request
 
 from config import Settings
-from errors import ConfigError, JobCancelled, JobTimeout
+from errors import ConfigError, JobCancelled, JobInterrupted, JobTimeout
 from controller import Controller, JobProgress, JobStarted, SwarmBackend, Task
-from controller._backend import LABEL_INSTANCE, LABEL_JOB_ID
+from controller._backend import LABEL_INSTANCE, LABEL_JOB_ID, ContainerRequest, StartedContainer
 from controller._reconcile import reap_containers
 from controller._swarm import image_label
 from store import ExitReason, JobState, Store
@@ -343,6 +343,49 @@ async def test_reconcile_removes_services_and_networks_of_a_dead_controller(
         await asyncio.sleep(0.25)
     assert not _job_networks(cluster)
 
+
+class _InputMissing(SwarmBackend):
+    """A job's first `rejections` services bind an input folder no node has: the swarm rejects
+    their task before any container starts (the bind source does not exist)."""
+
+    rejections = 0
+    names: list[str]
+
+    async def start(self, request: ContainerRequest) -> StartedContainer:
+        self.names.append(request.name)
+        if request.attempt < self.rejections:
+            request = dataclasses.replace(request, input_dir=request.input_dir.with_name("missing"))
+        return await super().start(request)
+
+
+async def test_a_job_whose_task_never_ran_is_resubmitted_as_a_new_service(
+    swarm_settings: Settings, upload, regression_frame, cluster: list[Node]
+) -> None:
+    backend = _InputMissing(settings=swarm_settings)
+    dataset = upload("user", regression_frame(80))
+    task = Task.train(user_id="user", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+    try:
+        with Store.from_settings(swarm_settings) as store:
+            async with Controller(settings=swarm_settings, store=store, backend=backend) as controller:
+                backend.rejections, backend.names = 1, []
+                outcome = await (await controller.submit(task)).result()
+                assert outcome.job.state == JobState.SUCCEEDED
+                job_id = outcome.job.job_id
+                assert backend.names == [f"statagent-{job_id}", f"statagent-{job_id}-1"]
+
+                backend.rejections, backend.names = 99, []
+                handle = await controller.submit(task)
+                tries = swarm_settings.swarm.resubmit_unstarted + 1
+                with pytest.raises(JobInterrupted, match=f"not started .{tries} tries.: .*bind source path does not"):
+                    await handle.result()
+                assert backend.names == [f"statagent-{handle.job_id}"] + [
+                    f"statagent-{handle.job_id}-{n}" for n in range(1, tries)
+                ]
+            failed = store.get_job_admin(handle.job_id)
+        assert failed.exit_reason == ExitReason.INTERRUPTED and "did not start" in (failed.user_message or "")
+        await _all_removed(cluster, swarm_settings, backend)
+    finally:
+        await backend.close()
 
 
 async def test_draining_a_node_mid_run_loses_no_job(
