@@ -55,7 +55,8 @@ test: setup
 run: setup
 	if [[ -n "$${TELEGRAM_BOT_TOKEN:-}" ]]; then exec $(VENV)/bin/statagent bot; else exec $(VENV)/bin/statagent demo; fi
 
-## bench: per-job container overhead against in-process training; what hostile uploads cost the service
+## bench: per-job container overhead against in-process training; what hostile uploads cost the service; the swarm's overhead
 bench: setup
 	$(PYTHON) bench/job_overhead.py
 	$(PYTHON) bench/hostile_uploads.py
+	$(PYTHON) bench/swarm_overhead.py
