@@ -112,13 +112,13 @@ async def _mix(settings: Settings, datasets: dict[str, DatasetRecord], manager: 
             handles = [await controller.submit(task) for task in tasks]
             results = asyncio.gather(*(handle.result() for handle in handles), return_exceptions=True)
             while not results.done():
-                running = await asyncio.to_thread(api.tasks, filters={"desired-state": "running"})
-                samples.append(Counter(names.get(t.get("NodeID", ""), "?") for t in running
+                listed = await asyncio.to_thread(api.tasks)  # a job's task wants "complete", not "running"
+                samples.append(Counter(names.get(t.get("NodeID", ""), "?") for t in listed
                                        if t["Status"]["State"] == "running"))
                 await asyncio.wait({results}, timeout=_SAMPLE_SECONDS)
             outcomes = await results
             wall = time.perf_counter() - began
-            failed = [str(outcome) for outcome in outcomes if isinstance(outcome, BaseException)]
+            failed = Counter(str(outcome).split(" (job ")[0] for outcome in outcomes if isinstance(outcome, Exception))
             ran_on = Counter(_node_of(store.get_job_admin(handle.job_id).log_tail) for handle in handles)
     per_node = {
         name: {
@@ -160,7 +160,9 @@ async def bench(work: Path, image_id: str, source: docker.DockerClient, *, nodes
     print(f"    swarm backend ({nodes} nodes) {on_swarm:.2f} s, {on_swarm - inproc:+.2f} s over in-process, "
           f"{on_swarm - on_docker:+.2f} s over the docker backend")
     print(f"\n{USERS * JOBS_PER_USER} jobs from {USERS} users ({MIX_ROWS:,} rows, linear and forest) on the swarm: "
-          f"wall {mix['wall']:.1f} s" + (f", {len(mix['failed'])} failed: {mix['failed']}" if mix["failed"] else ""))
+          f"wall {mix['wall']:.1f} s, {sum(mix['failed'].values())} failed")
+    for error, count in mix["failed"].items():
+        print(f"    {count} failed: {error}")
     for name, load in mix["nodes"].items():
         print(f"    {name}: {load['jobs']} jobs, running one or more {load['busy']:.0%} of the time, "
               f"{load['mean_running']:.2f} at once on average")

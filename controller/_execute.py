@@ -96,6 +96,8 @@ _DRAIN_SECONDS = 5.0
 _KILL_WAIT_SECONDS = 30.0
 _LOG_TAIL_LINES = 60
 _SIGKILL_EXIT = 137  # what the kernel's OOM killer and `docker kill` leave
+# Before the Nth resubmission of a job that never ran, N times this.
+_RESUBMIT_PAUSE_SECONDS = 5.0
 # Room in a job's output tmpfs for folders and result.json besides the artifacts.
 _SPARE_INODES = 32
 # What a succeeded job keeps, copied out of its output tmpfs; renamed to output/ once that is unmounted.
@@ -223,6 +225,11 @@ async def execute(
             run.resubmits += 1
             log.warning("job ended before it ran; resubmitted", reason=run.exit.unstarted, attempt=run.resubmits)
             await _remove_container(ctx, run)
+            # Longer each time: meanwhile the swarm forgets ended tasks whose reservations it still counted.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(cancelled.wait(), _RESUBMIT_PAUSE_SECONDS * run.resubmits)
+            if cancelled.is_set():
+                raise JobCancelled("cancelled before its container started")
             await _start_cold(ctx, job, spec, job_dir, run, image_id)
             recorded = await asyncio.to_thread(store.update_job, job.job_id, container_id=run.container_id)
             if recorded.state.finished:
