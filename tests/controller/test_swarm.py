@@ -361,10 +361,9 @@ class _InputMissing(SwarmBackend):
 async def test_a_job_whose_task_never_ran_is_resubmitted_as_a_new_service(
     swarm_settings: Settings, upload, regression_frame, cluster: list[Node]
 ) -> None:
-    backend = _InputMissing(settings=swarm_settings)
     dataset = upload("user", regression_frame(80))
     task = Task.train(user_id="user", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
-    try:
+    async with _InputMissing(settings=swarm_settings) as backend:
         with Store.from_settings(swarm_settings) as store:
             async with Controller(settings=swarm_settings, store=store, backend=backend) as controller:
                 backend.rejections, backend.names = 1, []
@@ -384,8 +383,6 @@ async def test_a_job_whose_task_never_ran_is_resubmitted_as_a_new_service(
             failed = store.get_job_admin(handle.job_id)
         assert failed.exit_reason == ExitReason.INTERRUPTED and "did not start" in (failed.user_message or "")
         await _all_removed(cluster, swarm_settings, backend)
-    finally:
-        await backend.close()
 
 
 async def test_draining_a_node_mid_run_loses_no_job(

@@ -21,7 +21,9 @@ def _task(
 ) -> dict[str, Any]:
     container = {} if exit_code is None else {"ContainerID": "c0ffee", "PID": pid, "ExitCode": exit_code}
     status = {"State": state, "Err": err, "ContainerStatus": container}
-    return {"ID": "task1", "NodeID": "node1", "CreatedAt": "2026-01-01T00:00:00Z", "DesiredState": desired, "Status": status}
+    return {
+        "ID": "task1", "NodeID": "node1", "CreatedAt": "2026-01-01T00:00:00Z", "DesiredState": desired, "Status": status
+    }
 
 
 class _Api:
@@ -51,11 +53,8 @@ class _Client:
 
 async def _ended(tmp_path: Path, *polls: dict[str, Any] | None):
     settings = load_settings(env={}, overrides={"data_dir": str(tmp_path), "backend": "swarm"})
-    backend = SwarmBackend(settings=settings, client=_Client(_Api(*polls)))  # type: ignore[arg-type]
-    try:
+    async with SwarmBackend(settings=settings, client=_Client(_Api(*polls))) as backend:  # type: ignore[arg-type]
         return await backend.wait("service1", timeout=30)
-    finally:
-        await backend.close()
 
 
 @pytest.mark.parametrize(
