@@ -1,16 +1,17 @@
 """What running jobs on a Docker Swarm costs: the swarm backend against the docker backend.
 
-    .venv/bin/python bench/swarm_overhead.py [--nodes 2] [--tiny 5]
+    .venv/bin/python bench/swarm_overhead.py [--nodes 2] [--tiny 5] [--max-running N]
 
 On a real swarm of `--nodes` engines on this machine (tests/controller/swarm_cluster.py: each
 engine in network and mount namespaces of its own), a fresh swarm for each part:
 
-1. a tiny job's seconds from submit to outcome, median of `--tiny` consecutive ones, in-process,
-   on the docker backend (a cold container on the local engine) and on the swarm backend (a
-   service on the swarm): the per-job overhead of each;
+1. a tiny job's seconds from submit to outcome, median of `--tiny` consecutive ones (0: skip),
+   in-process, on the docker backend (a cold container on the local engine) and on the swarm
+   backend (a service on the swarm): the per-job overhead of each;
 2. 20 jobs from 5 users (as in bench/job_overhead.py: 5,000 rows, linear and forest) submitted
-   at once on the swarm: the wall time, and for each node the jobs it ran, the share of the wall
-   time it ran at least one and the mean number it ran at once.
+   at once on the swarm, at most `--max-running` at a time (default: 2 per node, as many as the
+   nodes' cores take): the wall time, the failures by reason, and for each node the jobs it ran,
+   the share of the wall time it ran at least one and the mean number it ran at once.
 
 Uploads are ingested on the local engine (docker backend); only training runs on the swarm. The
 nodes share this machine's cores, so the swarm shows its own costs here, not more capacity.
@@ -50,7 +51,7 @@ from swarm_cluster import Node, swarm_cluster, unavailable  # noqa: E402
 _SAMPLE_SECONDS = 0.5
 
 
-def _settings(work: Path, image_id: str, *, manager: Node | None = None, nodes: int = 1) -> Settings:
+def _settings(work: Path, image_id: str, *, manager: Node | None = None, max_running: int = 1) -> Settings:
     """The docker backend's settings, or with `manager` the swarm's (the same data directory)."""
     overrides: dict[str, Any] = {
         "data_dir": str(work / "data"),
@@ -65,7 +66,7 @@ def _settings(work: Path, image_id: str, *, manager: Node | None = None, nodes: 
     if manager is not None:
         overrides["backend"] = "swarm"
         overrides["swarm"] = {"manager_url": manager.url, "node_check_timeout_seconds": 180}
-        overrides["queue"] = {"per_user_queued": JOBS_PER_USER, "max_running": 2 * nodes}
+        overrides["queue"] = {"per_user_queued": JOBS_PER_USER, "max_running": max_running}
     return load_settings(env={}, overrides=overrides)
 
 
@@ -137,9 +138,28 @@ def _node_of(log_tail: str | None) -> str:
     return lines[-1].split(" on node ")[1].split(":")[0].strip() if lines else "?"
 
 
-async def bench(work: Path, image_id: str, source: docker.DockerClient, *, nodes: int, tiny: int) -> None:
+async def bench(
+    work: Path, image_id: str, source: docker.DockerClient, *, nodes: int, tiny: int, max_running: int
+) -> None:
     local = _settings(work, image_id)
     datasets = await _upload(local)
+    if tiny:
+        await _bench_tiny(work, image_id, source, datasets, nodes=nodes, tiny=tiny)
+    with swarm_cluster(nodes=nodes, image_id=image_id, source=source) as cluster:
+        mix = await _mix(_settings(work, image_id, manager=cluster[0], max_running=max_running), datasets, cluster[0])
+    print(f"\n{USERS * JOBS_PER_USER} jobs from {USERS} users ({MIX_ROWS:,} rows, linear and forest) on the swarm, "
+          f"{max_running} at a time: wall {mix['wall']:.1f} s, {sum(mix['failed'].values())} failed")
+    for error, count in mix["failed"].items():
+        print(f"    {count} failed: {error}")
+    for name, load in mix["nodes"].items():
+        print(f"    {name}: {load['jobs']} jobs, running one or more {load['busy']:.0%} of the time, "
+              f"{load['mean_running']:.2f} at once on average")
+
+
+async def _bench_tiny(
+    work: Path, image_id: str, source: docker.DockerClient, datasets: dict[str, DatasetRecord], *, nodes: int, tiny: int
+) -> None:
+    local = _settings(work, image_id)
     with Store.from_settings(local) as store:
         in_process(store, local, _train("bench", datasets["bench"]), datasets["bench"], work)  # warm the imports
         inproc = statistics.median(
@@ -148,30 +168,21 @@ async def bench(work: Path, image_id: str, source: docker.DockerClient, *, nodes
     on_docker = statistics.median(await _tiny(local, datasets["bench"], tiny))
     print(f"  docker backend: tiny job {on_docker:.2f} s", file=sys.stderr)
     with swarm_cluster(nodes=nodes, image_id=image_id, source=source) as cluster:
-        on_swarm = statistics.median(await _tiny(_settings(work, image_id, manager=cluster[0], nodes=nodes),
+        on_swarm = statistics.median(await _tiny(_settings(work, image_id, manager=cluster[0]),
                                                  datasets["bench"], tiny))
-    print(f"  swarm backend: tiny job {on_swarm:.2f} s", file=sys.stderr)
-    with swarm_cluster(nodes=nodes, image_id=image_id, source=source) as cluster:
-        mix = await _mix(_settings(work, image_id, manager=cluster[0], nodes=nodes), datasets, cluster[0])
 
     print(f"\nA {TINY_ROWS}-row linear job, seconds from submit to outcome (median of {tiny} consecutive)\n")
     print(f"    in-process {inproc:.2f} s")
     print(f"    docker backend (cold container) {on_docker:.2f} s, {on_docker - inproc:+.2f} s over in-process")
     print(f"    swarm backend ({nodes} nodes) {on_swarm:.2f} s, {on_swarm - inproc:+.2f} s over in-process, "
           f"{on_swarm - on_docker:+.2f} s over the docker backend")
-    print(f"\n{USERS * JOBS_PER_USER} jobs from {USERS} users ({MIX_ROWS:,} rows, linear and forest) on the swarm: "
-          f"wall {mix['wall']:.1f} s, {sum(mix['failed'].values())} failed")
-    for error, count in mix["failed"].items():
-        print(f"    {count} failed: {error}")
-    for name, load in mix["nodes"].items():
-        print(f"    {name}: {load['jobs']} jobs, running one or more {load['busy']:.0%} of the time, "
-              f"{load['mean_running']:.2f} at once on average")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=2, help="engines in the swarm")
-    parser.add_argument("--tiny", type=int, default=5, help="consecutive tiny jobs per backend")
+    parser.add_argument("--tiny", type=int, default=5, help="consecutive tiny jobs per backend (0: skip them)")
+    parser.add_argument("--max-running", type=int, default=None, help="jobs at a time on the swarm (2 per node)")
     args = parser.parse_args()
     why_not = unavailable()
     if why_not is not None:
@@ -184,7 +195,8 @@ def main() -> None:
     try:
         image_id = resolve_runner_image(source, tag=runner_image_tag(root=REPO_ROOT))
         with tempfile.TemporaryDirectory(prefix="statagent-swarm-bench-") as tmp:
-            asyncio.run(bench(Path(tmp), image_id, source, nodes=args.nodes, tiny=args.tiny))
+            asyncio.run(bench(Path(tmp), image_id, source, nodes=args.nodes, tiny=args.tiny,
+                              max_running=args.max_running or 2 * args.nodes))
     finally:
         source.close()
 
