@@ -186,6 +186,9 @@ class SwarmSettings(_Section):
     # A job whose task ended before any container ran it (rejected, say) runs again as a new
     # service this many times before it fails; a job that ran is never rerun by itself.
     resubmit_unstarted: int = Field(default=2, ge=0, le=10)
+    # Reserve each job's CPUs as well as its memory. Off by default: engines without the fix of
+    # moby/moby#52652 count finished job tasks' reservations and then reject new tasks.
+    reserve_cpus: bool = False
 
 
 class LoggingSettings(_Section):

@@ -358,7 +358,10 @@ class SwarmBackend(ContainerBackend):
         # A kill is a service removal: its task gets SIGTERM, which the runner (PID 1) ignores.
         spec["StopGracePeriod"] = _STOP_GRACE_NANOSECONDS
         memory, cpus = limits.memory_mb * 2**20, int(limits.cpus * 1e9)
-        resources = Resources(cpu_limit=cpus, mem_limit=memory, cpu_reservation=cpus, mem_reservation=memory)
+        # Docker's constraint enforcer counts finished job tasks' reservations against their node
+        # (moby/moby#52652), which soon rejects new tasks when a job reserves whole cores.
+        reserved_cpus = cpus if self._settings.swarm.reserve_cpus else None
+        resources = Resources(cpu_limit=cpus, mem_limit=memory, cpu_reservation=reserved_cpus, mem_reservation=memory)
         resources["Limits"]["Pids"] = limits.pids
         name = request.name  # a resubmitted job's is new: a service and a network of its own
         began = time.perf_counter()
