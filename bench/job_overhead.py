@@ -58,6 +58,7 @@ TINY_ROWS = 200
 FEATURES = 10
 CONSECUTIVE = 20
 USERS, JOBS_PER_USER, MIX_ROWS = 5, 4, 5_000
+DIAMONDS_ROWS = 53_940
 CHAT_REQUEST = "train a linear regression to predict mpg"
 CHAT_EXTRA = 5
 
@@ -85,7 +86,7 @@ def mtcars_like(rows: int = 32, *, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def diamonds_like(rows: int = 53_940, *, seed: int = 0) -> pd.DataFrame:
+def diamonds_like(rows: int = DIAMONDS_ROWS, *, seed: int = 0) -> pd.DataFrame:
     """The diamonds table's columns and size, made up: price from carat, cut, color, clarity."""
     rng = np.random.default_rng(seed)
     carat = rng.gamma(2.0, 0.4, rows).clip(0.2, 5)
@@ -146,7 +147,7 @@ def _settings(work: Path, runtime: str, *, pool: int, rows: int) -> Settings:
             "data_dir": str(work / "data"),
             "container": {"runtime": runtime},
             "pool": {"size": pool},
-            "uploads": {"max_bytes": 1 << 30, "max_rows": max(rows, TINY_ROWS)},
+            "uploads": {"max_bytes": 1 << 30, "max_rows": max(rows, DIAMONDS_ROWS, MIX_ROWS)},
             "quotas": {"max_models_per_user": 50, "max_storage_mb": 10_000},
             "queue": {"per_user_queued": JOBS_PER_USER},
         },
