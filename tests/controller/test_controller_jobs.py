@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
+from held_runner import Hooked
 
 from errors import (
     JobBadInput,
@@ -22,15 +22,12 @@ from errors import (
     TaskError,
 )
 from controller import (
-    ContainerRequest,
     Controller,
-    DockerBackend,
     JobFinished,
     JobProgress,
     JobStarted,
     Task,
 )
-from controller._backend import StartedContainer
 from runner.pipeline import build_pipeline, prepare_training
 from runner.spec import TrainSpec
 from store import ExitReason, JobState
@@ -381,24 +378,13 @@ PLANT_LINK = textwrap.dedent(
 )
 
 
-class _Scripted(DockerBackend):
-    """The real backend, running `python -c SCRIPT ARGS... COMMAND` in the job's very container."""
-
-    def __init__(self, script: str, *args: str) -> None:
-        super().__init__()
-        self._entrypoint = ("python", "-c", script, *args)
-
-    async def start(self, request: ContainerRequest) -> StartedContainer:
-        return await super().start(dataclasses.replace(request, entrypoint=self._entrypoint))
-
-
 async def test_a_link_in_a_jobs_output_fails_the_job_and_nothing_of_it_is_kept(
     settings, store, upload, regression_frame, job_containers, tmp_path
 ) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("a host file no job may hand out")
     dataset = upload("kate", regression_frame(40))
-    backend = _Scripted(PLANT_LINK, str(secret))
+    backend = Hooked(PLANT_LINK, str(secret))
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
@@ -423,7 +409,7 @@ async def test_a_result_over_its_size_cap_is_refused(
     settings, store, upload, regression_frame, job_containers
 ) -> None:
     dataset = upload("liam", regression_frame(40))
-    backend = _Scripted("open('/job/output/result.json', 'w').write('{' + ' ' * 2000 + '}')")
+    backend = Hooked("open('/job/output/result.json', 'w').write('{' + ' ' * 2000 + '}')")
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
