@@ -138,14 +138,14 @@ def _named_models(
     stand between the names: then the text is not a list of models.
     """
     found, rest = read_settings(text)
-    models = list(dict.fromkeys(found.models)) + ([ModelType.NEURAL_NETWORK] if neural else [])
-    if len(set(models)) < 2 or found.fields.get("hyperparameters"):
+    models = tuple(dict.fromkeys([*found.models, *([ModelType.NEURAL_NETWORK] if neural else [])]))
+    if len(models) < 2 or found.fields.get("hyperparameters"):
         return None
     words = [w for w in re.split(r"\s+|(?=[,:&/+])|(?<=[,:&/+])", rest.replace(";", " ")) if w.strip()]
     if not rest_is_target and not all(_JOINERS.match(w) for w in words):
         return None
     target = " ".join(w for w in words if not _JOINERS.match(w)) if rest_is_target else ""
-    return tuple(dict.fromkeys(models)), tuple(found.notes), target.strip("'\"`")
+    return models, tuple(found.notes), target.strip("'\"`")
 
 
 def status_line(done: int, total: int) -> str:
