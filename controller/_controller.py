@@ -29,6 +29,7 @@ from errors import (
 )
 from config.log import get_logger
 from controller._backend import ContainerBackend, make_backend
+from controller._chores import Chores
 from controller._events import (
     JobEvent,
     JobFinished,
@@ -209,7 +210,8 @@ class Controller:
             settings, max_threads=2 * settings.queue.running_cap + 8
         )
         self.instance_id = instance_id or f"ctl-{secrets.token_hex(6)}"
-        self._ctx = JobContext(settings, store, self._backend, self.instance_id)
+        self._chores = Chores()
+        self._ctx = JobContext(settings, store, self._backend, self.instance_id, self._chores)
         self._lines = {lane: FairQueue() for lane in _Lane}
         self._jobs: dict[str, _LiveJob] = {}  # queued and running
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -258,6 +260,11 @@ class Controller:
             self._pool.start()
         self._dispatch()
 
+    async def settled(self) -> None:
+        """Return once what follows finished jobs off their users' path (removing their exited
+        containers) is done."""
+        await self._chores.wait()
+
     @property
     def pool(self) -> WarmPool | None:
         """The warm pool (None when `pool.size` is 0)."""
@@ -277,7 +284,7 @@ class Controller:
         self._settings = settings.model_copy(
             update={"container": settings.container.model_copy(update={"runtime": runtime})}
         )
-        self._ctx = JobContext(self._settings, self._store, self._backend, self.instance_id)
+        self._ctx = JobContext(self._settings, self._store, self._backend, self.instance_id, self._chores)
         lock = await asyncio.to_thread(ControllerLock.acquire, settings.data_dir, instance_id=self.instance_id)
         try:
             if self._backend.caps_output_on_host:
@@ -306,6 +313,7 @@ class Controller:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._chores.wait()
         if self._pool is not None:
             await self._pool.stop()
         async with self._submit_lock:  # a submit recording its job now enqueues it first

@@ -5,7 +5,8 @@ them through the backend, or, when the warm pool has one, puts the job's input i
 container's own folders and hands the job over to it (controller/_pool.py). It streams the runner's progress lines, enforces the time limit, classifies how it
 ended, checks the output against the quotas, installs a trained model through the store, records
 everything in the job row, and always removes the container (unless an admin asked to keep
-failed ones). It returns a JobOutcome or raises the JobError subclass that says what happened.
+failed ones): a succeeded job's, which has exited, after the outcome is returned. It returns a
+JobOutcome or raises the JobError subclass that says what happened.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from errors import (
     StatAgentError,
 )
 from config.log import get_logger
+from controller._chores import Chores
 from controller._backend import ContainerBackend, ContainerExit, ContainerRequest, StartedContainer
 from controller._events import JobEvent, JobOutcome, JobProgress, JobSaved, JobStarted
 from controller._outputfs import mount_output, unmount_output
@@ -123,6 +125,7 @@ class JobContext:
     store: Store
     backend: ContainerBackend
     instance_id: str
+    chores: Chores = dataclasses.field(default_factory=Chores)  # what follows a job off its path
     pool: WarmPool | None = None
 
 
@@ -176,115 +179,158 @@ async def execute(
     """
     store, settings = ctx.store, ctx.settings
     job_dir = store.job_dir(job.job_id, job.user_id)
-    work_dir = job_dir  # where the container's input/ and output/ are: the job's or a pool slot's
     run = _Run(started_at=_now())
     run.queue_wait = (run.started_at - job.created_at).total_seconds()
-    succeeded = False
-    keep_container = False
-    slot: PoolSlot | None = None
     taking: list[asyncio.Task[JobSaved]] = []  # a training's model, taken when the runner says it is saved
 
-    def take_saved() -> None:
-        if isinstance(spec, TrainSpec) and not taking:
-            taking.append(asyncio.create_task(_take_saved(ctx, job, run, work_dir / OUTPUT_DIR, emit)))
+    async with _holding(ctx, run, job_dir) as held:
 
-    try:
-        if ctx.pool is not None and job.kind in POOLED_KINDS:
-            slot = await ctx.pool.claim(image_id)
-        if slot is not None:  # the job's from here on: whatever happens next, its clean-up removes it
-            run.container_id, work_dir = slot.container_id, slot.folder
-        if cancelled.is_set():
-            raise JobCancelled("cancelled before its container started")
-        if slot is not None:
-            began = time.perf_counter()
-            await asyncio.to_thread(_hand_over, ctx, job, spec, slot.folder)
-            run.create_seconds, run.start_seconds = 0.0, time.perf_counter() - began
-        else:
-            await _start_cold(ctx, job, spec, job_dir, run, image_id)
-        recorded = await asyncio.to_thread(
-            store.update_job,
-            job.job_id,
-            state=JobState.RUNNING,
-            image_id=image_id,
-            instance_id=ctx.instance_id,
-            runtime=settings.container.runtime,
-            **run.fields(),
-        )
-        if recorded.state.finished:  # `statagent admin kill` got there first
-            cancelled.set()
-        emit(JobStarted(job.job_id, run.container_id))
-        log.info("job started", container_id=run.container_id, queue_wait=run.queue_wait, warm=slot is not None)
+        def take_saved() -> None:
+            if isinstance(spec, TrainSpec) and not taking:
+                taking.append(asyncio.create_task(_take_saved(ctx, job, run, held.work_dir / OUTPUT_DIR, emit)))
 
-        began = time.perf_counter()
-        ended = await _supervise(
-            ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled, saved=take_saved
-        )
-        resubmits = settings.swarm.resubmit_unstarted
-        while ended == "exited" and run.exit is not None and run.exit.unstarted and run.resubmits < resubmits:
-            # No container ran the job, so none saw its data: a new job container (and network) runs it.
-            run.resubmits += 1
-            log.warning("job ended before it ran; resubmitted", reason=run.exit.unstarted, attempt=run.resubmits)
-            await _remove_container(ctx, run)
-            # Longer each time: meanwhile the swarm forgets ended tasks whose reservations it still counted.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(cancelled.wait(), _RESUBMIT_PAUSE_SECONDS * run.resubmits)
+        try:
+            if ctx.pool is not None and job.kind in POOLED_KINDS:
+                held.claim(await ctx.pool.claim(image_id), run)
             if cancelled.is_set():
                 raise JobCancelled("cancelled before its container started")
-            await _start_cold(ctx, job, spec, job_dir, run, image_id)
-            recorded = await asyncio.to_thread(store.update_job, job.job_id, container_id=run.container_id)
-            if recorded.state.finished:
-                cancelled.set()
-            began = time.perf_counter()
-            ended = await _supervise(
-                ctx, job, run, timeout=time_limit(ctx.settings, job.kind), emit=emit, cancelled=cancelled, saved=take_saved
+            if held.slot is not None:
+                began = time.perf_counter()
+                await asyncio.to_thread(_hand_over, ctx, job, spec, held.slot.folder)
+                run.create_seconds, run.start_seconds = 0.0, time.perf_counter() - began
+            else:
+                await _start_cold(ctx, job, spec, job_dir, run, image_id)
+            recorded = await asyncio.to_thread(
+                store.update_job,
+                job.job_id,
+                state=JobState.RUNNING,
+                image_id=image_id,
+                instance_id=ctx.instance_id,
+                runtime=settings.container.runtime,
+                **run.fields(),
             )
-        run.run_seconds = time.perf_counter() - began
-        run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
-        if taking:  # raises the JobError of a model that could not be taken
-            outcome = await _collect_plots(ctx, job, run, ended, job_dir, work_dir, await taking[0])
-        else:
-            outcome = await _collect(ctx, job, spec, run, ended, job_dir, work_dir)
-        succeeded = True
-    except asyncio.CancelledError:
-        if _taken(taking) is not None:  # the model is the user's already: the job did what counts
-            await _record(ctx, job, run, None)
-        else:
-            await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
-        raise
-    except JobError as error:
-        error.job_id = job.job_id
-        if run.exit is not None and error.exit_code is None:
-            error.exit_code = run.exit.exit_code
-        error.logs = error.logs or run.log_tail or ""
-        keep_container = settings.container.keep_failed_containers and not isinstance(
-            error, JobCancelled | JobInterrupted
-        )
-        await _record(ctx, job, run, error)
-        raise
-    except Exception as error:  # any other failure is a crash of this job, recorded
-        log.exception("job crashed in the controller")
-        crash = JobCrashed(
-            f"{type(error).__name__}: {error}",
-            user_message=error.user_message if isinstance(error, StatAgentError) else None,
-            job_id=job.job_id,
-            logs=run.log_tail or "",
-        )
-        keep_container = settings.container.keep_failed_containers
-        await _record(ctx, job, run, crash)
-        raise crash from error
-    finally:
-        for task in taking:
-            task.cancel()
-        await asyncio.gather(*taking, return_exceptions=True)
-        await _clean_up(ctx, run, job_dir, work_dir, succeeded=succeeded, keep_container=keep_container)
-        if slot is not None and ctx.pool is not None:
-            ctx.pool.forget(slot)
+            if recorded.state.finished:  # `statagent admin kill` got there first
+                cancelled.set()
+            emit(JobStarted(job.job_id, run.container_id))
+            log.info(
+                "job started", container_id=run.container_id, queue_wait=run.queue_wait, warm=held.slot is not None
+            )
+
+            began = time.perf_counter()
+            timeout = time_limit(ctx.settings, job.kind)
+            ended = await _supervise(ctx, job, run, timeout=timeout, emit=emit, cancelled=cancelled, saved=take_saved)
+            resubmits = settings.swarm.resubmit_unstarted
+            while ended == "exited" and run.exit is not None and run.exit.unstarted and run.resubmits < resubmits:
+                # No container ran the job, so none saw its data: a new job container (and network) runs it.
+                run.resubmits += 1
+                log.warning("job ended before it ran; resubmitted", reason=run.exit.unstarted, attempt=run.resubmits)
+                await _remove_container(ctx, run)
+                # Longer each time: meanwhile the swarm forgets ended tasks whose reservations it still counted.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cancelled.wait(), _RESUBMIT_PAUSE_SECONDS * run.resubmits)
+                if cancelled.is_set():
+                    raise JobCancelled("cancelled before its container started")
+                await _start_cold(ctx, job, spec, job_dir, run, image_id)
+                recorded = await asyncio.to_thread(store.update_job, job.job_id, container_id=run.container_id)
+                if recorded.state.finished:
+                    cancelled.set()
+                began = time.perf_counter()
+                ended = await _supervise(
+                    ctx, job, run, timeout=timeout, emit=emit, cancelled=cancelled, saved=take_saved
+                )
+            run.run_seconds = time.perf_counter() - began
+            run.log_tail = await ctx.backend.logs_tail(run.container_id, lines=_LOG_TAIL_LINES)
+            if taking:  # raises the JobError of a model that could not be taken
+                outcome = await _collect_plots(ctx, job, run, ended, job_dir, held.work_dir, await taking[0])
+            else:
+                outcome = await _collect(ctx, job, spec, run, ended, job_dir, held.work_dir)
+        except asyncio.CancelledError:
+            if _taken(taking) is not None:  # the model is the user's already: the job did what counts
+                await _record(ctx, job, run, None)
+            else:
+                await _record(ctx, job, run, JobInterrupted("the controller stopped while the job ran"))
+            raise
+        except JobError as error:
+            error.job_id = job.job_id
+            if run.exit is not None and error.exit_code is None:
+                error.exit_code = run.exit.exit_code
+            error.logs = error.logs or run.log_tail or ""
+            await _record(ctx, job, run, error)
+            raise
+        except Exception as error:  # any other failure is a crash of this job, recorded
+            log.exception("job crashed in the controller")
+            crash = JobCrashed(
+                f"{type(error).__name__}: {error}",
+                user_message=error.user_message if isinstance(error, StatAgentError) else None,
+                job_id=job.job_id,
+                logs=run.log_tail or "",
+            )
+            await _record(ctx, job, run, crash)
+            raise crash from error
+        finally:
+            for task in taking:
+                task.cancel()
+            await asyncio.gather(*taking, return_exceptions=True)
     log.info(
         "job succeeded",
         run_seconds=round(run.run_seconds or 0, 3),
         peak_memory_mb=run.fields()["peak_memory_mb"],
     )
     return outcome
+
+
+@dataclass
+class _Held:
+    """The job's container and folders while `execute` runs."""
+
+    work_dir: Path  # where the container's input/ and output/ are: the job's own, or a pool slot's
+    slot: PoolSlot | None = None
+
+    def claim(self, slot: PoolSlot | None, run: _Run) -> None:
+        """Run the job in a pool container's `slot` (None: a cold one of its own)."""
+        if slot is not None:
+            self.slot, self.work_dir = slot, slot.folder
+            run.note_container(slot.container_id)
+
+
+@contextlib.asynccontextmanager
+async def _holding(ctx: JobContext, run: _Run, job_dir: Path) -> AsyncIterator[_Held]:
+    """The job's container (once it has one) and folders, released on the way out.
+
+    A failed job keeps nothing: its container is removed at once (unless an admin asked to keep
+    failed ones), its files too. A succeeded job keeps what `_collect` copied out (plots,
+    predictions) as its output folder; its container has exited, and is removed off the user's
+    path, by one of the controller's chores.
+    """
+    held = _Held(job_dir)
+    try:
+        yield held
+    except BaseException as error:
+        if _keeps_container(ctx.settings, error):
+            log.info("keeping the failed job's container", container_id=run.container_id)
+        else:
+            await _remove_container(ctx, run)
+        await asyncio.to_thread(_settle_job_dir, job_dir, held.work_dir, succeeded=False)
+        _release_slot(ctx, held)
+        raise
+    await asyncio.to_thread(_settle_job_dir, job_dir, held.work_dir, succeeded=True)
+    ctx.chores.start(_dispose(ctx, run, held), name=f"remove {run.container_id}")
+
+
+def _keeps_container(settings: Settings, error: BaseException) -> bool:
+    """Whether a job that ended with `error` keeps its container for `statagent admin job`."""
+    stopped = isinstance(error, JobCancelled | JobInterrupted | asyncio.CancelledError)
+    return settings.container.keep_failed_containers and not stopped
+
+
+async def _dispose(ctx: JobContext, run: _Run, held: _Held) -> None:
+    await _remove_container(ctx, run)
+    _release_slot(ctx, held)
+
+
+def _release_slot(ctx: JobContext, held: _Held) -> None:
+    if held.slot is not None and ctx.pool is not None:
+        ctx.pool.forget(held.slot)
 
 
 async def start_container(
@@ -857,22 +903,6 @@ async def _record(
     return await asyncio.to_thread(ctx.store.update_job, job.job_id, **fields, **run.fields())
 
 
-async def _clean_up(
-    ctx: JobContext, run: _Run, job_dir: Path, work_dir: Path, *, succeeded: bool, keep_container: bool
-) -> None:
-    """Remove the container (killed first if it still runs), the output tmpfs and the job's files
-    (a pool container's folder entirely).
-
-    A succeeded job keeps what `_collect` copied out (plots, predictions) as its output folder;
-    a failed one keeps nothing, though its container stays when an admin asked to keep those.
-    """
-    if keep_container:
-        log.info("keeping the failed job's container", container_id=run.container_id)
-    else:
-        await _remove_container(ctx, run)
-    await asyncio.to_thread(_settle_job_dir, job_dir, work_dir, succeeded)
-
-
 async def _remove_container(ctx: JobContext, run: _Run) -> None:
     """Kill (if it runs) and remove the job's container, if it has one."""
     if run.container_id is None:
@@ -884,7 +914,9 @@ async def _remove_container(ctx: JobContext, run: _Run) -> None:
         log.exception("could not remove the job container", container_id=run.container_id)
 
 
-def _settle_job_dir(job_dir: Path, work_dir: Path, succeeded: bool) -> None:
+def _settle_job_dir(job_dir: Path, work_dir: Path, *, succeeded: bool) -> None:
+    """Unmount the output tmpfs and remove the job's transient files (a pool container's folder
+    entirely); a succeeded job's KEPT_DIR becomes its output folder."""
     release_job_dir(work_dir)
     if work_dir != job_dir:  # a pool container's folder: nothing of it stays
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -89,6 +89,7 @@ async def test_a_pool_container_takes_one_job_and_is_removed_after_it(
         events = [event async for event in handle.events()]
         outcome = await handle.result()
         assert _started(events) == slot.container_id == outcome.job.container_id
+        await controller.settled()  # the exited container is removed after the outcome
         assert _gone(docker_client, slot.container_id) and not slot.folder.exists()
         # The job's own folder keeps what a cold job keeps; its input was only ever in the slot.
         job_dir = store.job_dir(outcome.job.job_id, "ann")
@@ -112,6 +113,7 @@ async def test_an_explore_job_takes_a_warm_container_too(
         (slot,) = await _filled(controller.pool)
         outcome = await (await controller.submit_explore(request)).result()
         assert outcome.job.container_id == slot.container_id
+        await controller.settled()
         assert _gone(docker_client, slot.container_id) and not slot.folder.exists()
     assert outcome.job.state == JobState.SUCCEEDED and outcome.plots
     assert not job_containers()
@@ -139,6 +141,7 @@ async def test_jobs_never_share_a_pool_container_or_folder_and_each_has_its_own_
         outcomes = [await handle.result() for handle in handles]
         used = [outcome.job.container_id for outcome in outcomes]
         assert len(set(used)) == 2 and set(used) <= set(idle)
+        await controller.settled()
         assert all(_gone(docker_client, container_id) and not idle[container_id].exists() for container_id in used)
         again = await (await controller.submit(task("bea"))).result()
         assert again.job.container_id not in used
