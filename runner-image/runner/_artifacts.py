@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,15 @@ import pandas as pd
 from runner._errors import JobError
 from runner.spec import ErrorCode
 
+if TYPE_CHECKING:
+    from runner._metadata import ModelMetadata
+
 # Modules whose types a saved scikit-learn object may contain.
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "runner.transformers.")
+# Names of a model folder's files: the pickle-free Pipeline, or a network and its preprocessing.
+MODEL_STEM = "model"
+NETWORK_KEY = "network"
+PREPROCESSOR_STEM = "preprocessor"
 
 
 class Format(str, Enum):
@@ -32,6 +39,57 @@ class Saved:
     file: str
     format: Format
     trusted_types: list[str]
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A fitted model's files in its folder, as metadata.json records them."""
+
+    files: dict[str, Saved]
+    format: str  # metadata's model_format: "skops", "joblib", or "keras+skops" for a network
+    state: dict[str, Any] | None = None  # a network's learned numbers beside its file
+    libraries: tuple[str, ...] = ()  # whose versions the files depend on, beyond the usual ones
+
+
+def save_model(model: Any, folder: Path, *, check: pd.DataFrame) -> SavedModel:
+    """Save a fitted Pipeline whole, or, when its final step saves itself (a Keras network,
+    which is not pickled), that step's file and state beside the fitted preprocessing."""
+    final = model.steps[-1][1]
+    if not hasattr(final, "save"):
+        saved = save_fitted(model, folder, MODEL_STEM, check=check)
+        return SavedModel(files={MODEL_STEM: saved}, format=saved.format.value)
+    network, state = final.save(folder)
+    preprocessor = save_fitted(model.named_steps["preprocess"], folder, PREPROCESSOR_STEM, check=check)
+    return SavedModel(
+        files={NETWORK_KEY: network, PREPROCESSOR_STEM: preprocessor},
+        format=f"{network.format.value}+{preprocessor.format.value}",
+        state=state,
+        libraries=final.libraries,
+    )
+
+
+def load_model(folder: Path, metadata: ModelMetadata) -> Any:
+    """The fitted Pipeline that save_model wrote (only ever called inside a job container)."""
+    files = metadata.files
+    if NETWORK_KEY not in files:
+        if MODEL_STEM not in files:
+            raise JobError(ErrorCode.MODEL_UNREADABLE, "The saved model's file is not named in its description.")
+        return load_fitted(folder, files[MODEL_STEM])
+    if metadata.neural_network is None or PREPROCESSOR_STEM not in files:
+        raise JobError(ErrorCode.MODEL_UNREADABLE, "The saved neural network is incomplete.")
+    from sklearn.pipeline import Pipeline
+
+    from runner._neural import NeuralNetwork  # imports TensorFlow: only for a network
+
+    network = NeuralNetwork.load(
+        folder,
+        files[NETWORK_KEY],
+        metadata.neural_network,
+        task=metadata.task_type,
+        seed=metadata.seed,
+        **metadata.hyperparameters,
+    )
+    return Pipeline([("preprocess", load_fitted(folder, files[PREPROCESSOR_STEM])), ("model", network)])
 
 
 def save_fitted(obj: Any, folder: Path, stem: str, *, check: pd.DataFrame) -> Saved:

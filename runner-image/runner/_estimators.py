@@ -109,4 +109,8 @@ def model_steps(
 
         histogram = HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier
         return [("model", histogram(**params, random_state=seed))]
+    if model_type is ModelType.NEURAL_NETWORK:
+        from runner._neural import NeuralNetwork
+
+        return [("model", NeuralNetwork(task=task, **params, seed=seed))]
     raise JobError(ErrorCode.UNSUPPORTED_MODEL, f"A {model_type.value} model is not a scikit-learn model.")

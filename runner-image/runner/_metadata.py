@@ -16,7 +16,6 @@ from runner.transformers import to_dates
 
 METADATA_VERSION = 1
 _LIBRARIES = ("scikit-learn", "numpy", "pandas", "pyarrow", "scipy", "statsmodels", "skops", "joblib")
-NEURAL_LIBRARIES = ("tensorflow-cpu", "tensorflow", "keras")
 
 
 class InputColumn(BaseModel):

@@ -1,7 +1,8 @@
-"""Neural networks (Keras) behind the same fit/predict/predict_proba face as a Pipeline.
+"""Neural networks (Keras) as a scikit-learn estimator: the final step of a model's Pipeline.
 
-TensorFlow is imported only here, and only when a job needs a network (it costs seconds).
-The fitted preprocessing ColumnTransformer is saved beside the Keras file.
+TensorFlow is imported only here, and only when a network is fitted or loaded (it costs seconds).
+A fitted network is not pickled: its Keras file is saved, and its other learned numbers go
+into metadata.json beside it.
 """
 
 from __future__ import annotations
@@ -12,20 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from sklearn.base import BaseEstimator
 
-from runner._artifacts import Format, Saved, load_fitted, save_fitted
+from runner._artifacts import Format, Saved
 from runner._errors import JobError
-from runner.spec import ErrorCode, TaskType
+from runner.spec import NEURAL_NETWORK_DEFAULTS, ErrorCode, TaskType
 
 NETWORK_FILE = "network.keras"
-PREPROCESSOR_STEM = "preprocessor"
 # Early stopping watches a validation split only when there are enough rows to spare one.
 VALIDATION_SHARE = 0.2
 MIN_ROWS_FOR_VALIDATION = 20
 PREDICT_BATCH = 1024
 
-EpochCallback = Callable[[int, int, float], None]
+EpochCallback = Callable[[int, int, float], None]  # (epoch, epochs, loss)
 
 
 def _keras() -> Any:
@@ -35,146 +35,149 @@ def _keras() -> Any:
     return keras
 
 
-class NeuralNetwork:
-    """A dense network on the output of a scikit-learn preprocessor."""
+class NeuralNetwork(BaseEstimator):
+    """A dense network on preprocessed (all-numeric) columns; `on_epoch` hears each epoch's end."""
+
+    # Whose versions a saved network depends on, beyond the runner's usual libraries.
+    libraries = ("tensorflow-cpu", "tensorflow", "keras")
 
     def __init__(
         self,
         *,
-        preprocessor: Any,
-        task: TaskType,
-        params: dict[str, Any],
-        seed: int,
+        task: TaskType = TaskType.REGRESSION,
+        hidden_layers: list[int] = NEURAL_NETWORK_DEFAULTS["hidden_layers"],
+        dropout: float = NEURAL_NETWORK_DEFAULTS["dropout"],
+        epochs: int = NEURAL_NETWORK_DEFAULTS["epochs"],
+        batch_size: int = NEURAL_NETWORK_DEFAULTS["batch_size"],
+        learning_rate: float = NEURAL_NETWORK_DEFAULTS["learning_rate"],
+        patience: int = NEURAL_NETWORK_DEFAULTS["patience"],
+        seed: int = 0,
         on_epoch: EpochCallback | None = None,
     ) -> None:
-        self.preprocessor = preprocessor
         self.task = task
-        self.params = params
+        self.hidden_layers = hidden_layers
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
         self.seed = seed
         self.on_epoch = on_epoch
-        self.network: Any = None
-        self.classes_: np.ndarray = np.array([])
-        self.target_mean = 0.0
-        self.target_scale = 1.0
-        self.history: dict[str, list[float]] = {}
 
-    def fit(self, X: pd.DataFrame, y: pd.Series) -> NeuralNetwork:
+    def fit(self, X: Any, y: Any) -> NeuralNetwork:
         keras = _keras()
         keras.utils.set_random_seed(self.seed)
-        features = np.asarray(self.preprocessor.fit_transform(X), dtype="float32")
+        features = np.asarray(X, dtype="float32")
         if self.task is TaskType.CLASSIFICATION:
-            self.classes_ = np.unique(y.to_numpy())
-            target = np.searchsorted(self.classes_, y.to_numpy()).astype("float32")
+            self.classes_ = np.unique(np.asarray(y))
+            target = np.searchsorted(self.classes_, np.asarray(y)).astype("float32")
+            outputs = len(self.classes_)
         else:
-            values = y.to_numpy(dtype=float)
-            self.target_mean = float(values.mean())
-            self.target_scale = float(values.std()) or 1.0
-            target = ((values - self.target_mean) / self.target_scale).astype("float32")
-        self.network = self._build(keras, features.shape[1])
+            values = np.asarray(y, dtype=float)
+            self.target_mean_ = float(values.mean())
+            self.target_scale_ = float(values.std()) or 1.0
+            target = ((values - self.target_mean_) / self.target_scale_).astype("float32")
+            outputs = 0
+        self.network_ = self._build(keras, features.shape[1], outputs)
         validation = VALIDATION_SHARE if len(features) >= MIN_ROWS_FOR_VALIDATION else 0.0
-        epochs = int(self.params["epochs"])
+        epochs = int(self.epochs)
         callbacks = [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss" if validation else "loss",
-                patience=int(self.params["patience"]),
+                patience=int(self.patience),
                 restore_best_weights=True,
             )
         ]
         if self.on_epoch is not None:
             callbacks.append(_progress_callback(keras, self.on_epoch, epochs))
-        fitted = self.network.fit(
+        fitted = self.network_.fit(
             features,
             target,
             epochs=epochs,
-            batch_size=int(self.params["batch_size"]),
+            batch_size=int(self.batch_size),
             validation_split=validation,
             callbacks=callbacks,
             verbose=0,
         )
-        self.history = {
+        self.history_ = {
             name: [float(v) for v in fitted.history[name]]
             for name in ("loss", "val_loss")
             if name in fitted.history
         }
         return self
 
-    def _build(self, keras: Any, inputs: int) -> Any:
+    def _build(self, keras: Any, inputs: int, classes: int) -> Any:
+        """The network: `classes` outputs for a classifier (one for two), one number for a regressor."""
         layers: list[Any] = [keras.Input(shape=(inputs,))]
-        dropout = float(self.params["dropout"])
-        for units in self.params["hidden_layers"]:
+        dropout = float(self.dropout)
+        for units in self.hidden_layers:
             layers.append(keras.layers.Dense(int(units), activation="relu"))
             if dropout > 0:
                 layers.append(keras.layers.Dropout(dropout))
         if self.task is TaskType.REGRESSION:
             layers.append(keras.layers.Dense(1))
             loss = "mse"
-        elif len(self.classes_) == 2:
+        elif classes == 2:
             layers.append(keras.layers.Dense(1, activation="sigmoid"))
             loss = "binary_crossentropy"
         else:
-            layers.append(keras.layers.Dense(len(self.classes_), activation="softmax"))
+            layers.append(keras.layers.Dense(classes, activation="softmax"))
             loss = "sparse_categorical_crossentropy"
         network = keras.Sequential(layers)
-        network.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=float(self.params["learning_rate"])), loss=loss
-        )
+        network.compile(optimizer=keras.optimizers.Adam(learning_rate=float(self.learning_rate)), loss=loss)
         return network
 
-    def _outputs(self, X: pd.DataFrame) -> np.ndarray:
-        features = np.asarray(self.preprocessor.transform(X), dtype="float32")
-        return np.asarray(self.network.predict(features, batch_size=PREDICT_BATCH, verbose=0), dtype=float)
+    def _outputs(self, X: Any) -> np.ndarray:
+        features = np.asarray(X, dtype="float32")
+        return np.asarray(self.network_.predict(features, batch_size=PREDICT_BATCH, verbose=0), dtype=float)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         outputs = self._outputs(X)
         if len(self.classes_) == 2:
             positive = outputs[:, 0]
             return np.column_stack([1.0 - positive, positive])
         return outputs
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         if self.task is TaskType.CLASSIFICATION:
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-        return self._outputs(X)[:, 0] * self.target_scale + self.target_mean
+        return self._outputs(X)[:, 0] * self.target_scale_ + self.target_mean_
 
-    def save(self, folder: Path, *, check: pd.DataFrame) -> tuple[dict[str, Saved], dict[str, Any]]:
-        """Write the network and the preprocessor; returns the files and the state to record."""
-        self.network.save(folder / NETWORK_FILE)
-        preprocessor = save_fitted(self.preprocessor, folder, PREPROCESSOR_STEM, check=check)
-        files = {
-            "network": Saved(file=NETWORK_FILE, format=Format.KERAS, trusted_types=[]),
-            "preprocessor": preprocessor,
-        }
+    def save(self, folder: Path) -> tuple[Saved, dict[str, Any]]:
+        """Write the Keras file; returns it and the other learned numbers, for metadata.json."""
+        self.network_.save(folder / NETWORK_FILE)
+        classifier = self.task is TaskType.CLASSIFICATION
         state = {
-            "classes": self.classes_.tolist(),
-            "target_mean": self.target_mean,
-            "target_scale": self.target_scale,
-            "history": self.history,
+            "classes": self.classes_.tolist() if classifier else [],
+            "target_mean": 0.0 if classifier else self.target_mean_,
+            "target_scale": 1.0 if classifier else self.target_scale_,
+            "history": self.history_,
         }
-        return files, state
+        return Saved(file=NETWORK_FILE, format=Format.KERAS, trusted_types=[]), state
 
-
-def load_network(
-    folder: Path, *, files: dict[str, Saved], state: dict[str, Any], task: TaskType
-) -> NeuralNetwork:
-    """Rebuild a saved NeuralNetwork (Keras safe mode: no code in the file is run)."""
-    keras = _keras()
-    try:
-        network = keras.saving.load_model(folder / files["network"].file, safe_mode=True)
-    except Exception as exc:
-        raise JobError(
-            ErrorCode.MODEL_UNREADABLE,
-            "The saved neural network could not be read; it may be damaged.",
-            details={"reason": str(exc)[:500]},
-        ) from exc
-    model = NeuralNetwork(
-        preprocessor=load_fitted(folder, files["preprocessor"]), task=task, params={}, seed=0
-    )
-    model.network = network
-    model.classes_ = np.asarray(state["classes"])
-    model.target_mean = float(state["target_mean"])
-    model.target_scale = float(state["target_scale"])
-    model.history = state.get("history", {})
-    return model
+    @classmethod
+    def load(
+        cls, folder: Path, saved: Saved, state: dict[str, Any], *, task: TaskType, **hyperparameters: Any
+    ) -> NeuralNetwork:
+        """What `save` wrote, fitted again (Keras safe mode: no code in the file is run)."""
+        keras = _keras()
+        try:
+            network = keras.saving.load_model(folder / saved.file, safe_mode=True)
+        except Exception as exc:
+            raise JobError(
+                ErrorCode.MODEL_UNREADABLE,
+                "The saved neural network could not be read; it may be damaged.",
+                details={"reason": str(exc)[:500]},
+            ) from exc
+        model = cls(task=task, **hyperparameters)
+        model.network_ = network
+        if task is TaskType.CLASSIFICATION:
+            model.classes_ = np.asarray(state["classes"])
+        else:
+            model.target_mean_ = float(state["target_mean"])
+            model.target_scale_ = float(state["target_scale"])
+        model.history_ = state.get("history", {})
+        return model
 
 
 def _progress_callback(keras: Any, on_epoch: EpochCallback, epochs: int) -> Any:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from runner._artifacts import load_fitted
+from runner._artifacts import load_model
 from runner._columns import Kind
 from runner._data import jsonable, read_table
 from runner._errors import JobError, quoted
@@ -23,7 +23,6 @@ from runner.spec import (
     PREDICTIONS_CSV,
     PREDICTIONS_PARQUET,
     ErrorCode,
-    ModelType,
     PredictOutcome,
     PredictSpec,
     TaskType,
@@ -141,21 +140,6 @@ def read_metadata(folder: Path) -> ModelMetadata:
             ErrorCode.MODEL_UNREADABLE, "The saved model was made by a newer runner than this one."
         )
     return metadata
-
-
-def load_model(folder: Path, metadata: ModelMetadata) -> Any:
-    """The fitted model of a model folder (only ever called inside a job container)."""
-    if metadata.model_type is ModelType.NEURAL_NETWORK:
-        from runner._neural import load_network
-
-        if metadata.neural_network is None or {"network", "preprocessor"} - set(metadata.files):
-            raise JobError(ErrorCode.MODEL_UNREADABLE, "The saved neural network is incomplete.")
-        return load_network(
-            folder, files=metadata.files, state=metadata.neural_network, task=metadata.task_type
-        )
-    if "model" not in metadata.files:
-        raise JobError(ErrorCode.MODEL_UNREADABLE, "The saved model's file is not named in its description.")
-    return load_fitted(folder, metadata.files["model"])
 
 
 def model_input(frame: pd.DataFrame, metadata: ModelMetadata) -> tuple[pd.DataFrame, list[Flag]]:

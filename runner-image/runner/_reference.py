@@ -8,11 +8,12 @@ from typing import Any
 import pandas as pd
 
 from runner import _evaluate
+from runner._artifacts import load_model
 from runner._data import jsonable
 from runner._errors import JobError, quoted
 from runner._metadata import ModelMetadata
 from runner._paths import JobPaths
-from runner._predict import load_model, model_input, read_metadata
+from runner._predict import model_input, read_metadata
 from runner.spec import ErrorCode, ReferenceScore, TaskType, TrainSpec
 
 

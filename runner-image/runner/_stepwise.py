@@ -2,8 +2,9 @@
 
 Ensembles that grow (forests, boosting) are fitted in steps with `warm_start`: the
 preprocessing once, then the final estimator grown a share of its trees at a time. Each step
-reports; the result is the model a single fit would give with the same seed. Any other model
-is one call with no steps inside, which the progress says, with the host's estimate.
+reports; the result is the model a single fit would give with the same seed. A neural network
+reports each of its epochs. Any other model is one call with no steps inside, which the progress
+says, with the host's estimate.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ def fit_with_progress(
     pipeline: Any, X: Any, y: Any, *, model_type: ModelType, estimated_seconds: float | None, report: Report
 ) -> None:
     """Fit `pipeline` (preprocessing steps, then the model) on X, y, reporting as it goes."""
+    if model_type is ModelType.NEURAL_NETWORK:
+        network = pipeline.steps[-1][1]
+        network.set_params(
+            on_epoch=lambda epoch, epochs, loss: report(epoch / epochs, f"Epoch {epoch} of {epochs} (loss {loss:.4g})")
+        )
+        pipeline.fit(X, y)
+        network.set_params(on_epoch=None)
+        return
     growing = GROWING.get(model_type)
     if growing is None:
         estimate = "" if estimated_seconds is None else f"; estimated {_seconds(estimated_seconds)}"

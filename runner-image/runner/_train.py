@@ -17,20 +17,20 @@ import numpy as np
 import pandas as pd
 
 from runner import _evaluate, _plots, _tuning
-from runner._artifacts import save_fitted
+from runner._artifacts import save_model
 from runner._data import file_sha256, jsonable, read_table
 from runner._errors import JobError
 from runner._estimators import resolve_hyperparameters
 from runner._fitting import fitting
 from runner._importance import feature_importance
 from runner._inference import TABLE_MODELS, coefficient_table
-from runner._metadata import NEURAL_LIBRARIES, ModelMetadata, input_schema, library_versions
+from runner._metadata import ModelMetadata, input_schema, library_versions
 from runner._paths import JobPaths
 from runner._progress import Reporter
 from runner._reference import Reference, load_reference, score_reference
 from runner._leaderboard import CHART_FILE, leaderboard_chart
 from runner._stepwise import fit_with_progress
-from runner.pipeline import TrainingData, build_pipeline, build_preprocessor, prepare_training
+from runner.pipeline import TrainingData, build_pipeline, prepare_training
 from runner.spec import (
     METADATA_FILE,
     ErrorCode,
@@ -61,11 +61,68 @@ class TrainRun:
     model: Any  # the fitted model, as saved
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """The job's rows, checked and split, before anything is fitted."""
+
+    data: TrainingData
+    data_sha256: str
+    reference: Reference | None  # a retrain's earlier model
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+    warnings: list[str]  # the user's; every step may add to it
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    model: Any  # a fitted Pipeline: preprocessing, then the model
+    params: dict[str, Any]  # the settings it was fitted with (the best found, when tuned)
+    cross_validation: dict[str, Any] | None
+    training_time: float
+    tuning: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _Measured:
+    on_test: _evaluate.Predictions  # for the test metrics and the plots
+    metrics: dict[str, Any]
+    verdicts: list[str]
+    importance: dict[str, float]
+    importance_method: str
+    classes: list[Any] | None
+    inference: Inference | None
+    reference: ReferenceScore | None
+
+
 def train(
     spec: TrainSpec, paths: JobPaths, reporter: Reporter, *, on_saved: Callable[[TrainOutcome], None] | None = None
 ) -> TrainRun:
     """Train, measure and save the model, then draw its plots; `on_saved` hears the outcome as
     soon as the model is saved (without the plots and their warnings)."""
+    prepared = _prepare(spec, paths, reporter)
+    fitted = _fit(spec, prepared, reporter)
+    measured = _measure(spec, prepared, fitted, reporter)
+    metadata = _save(spec, paths, prepared, fitted, measured, reporter)
+    outcome = _outcome(metadata, prepared.data, reference=measured.reference, tuning=fitted.tuning)
+    if on_saved is not None:
+        on_saved(outcome)
+
+    reporter.stage("plotting", 90, "Drawing plots")
+    paths.plots_dir.mkdir(parents=True, exist_ok=True)
+    warnings = prepared.warnings
+    plots = _draw_plots(
+        paths.plots_dir, fitted.model, measured.on_test, prepared.y_test, spec, outcome, reporter, warnings
+    )
+    if spec.leaderboard and fitted.cross_validation is not None:
+        _draw_leaderboard(paths.plots_dir, spec, measured.metrics, reporter, warnings, plots)
+    reporter.progress(100, "Done")
+    return TrainRun(outcome=outcome.model_copy(update={"plots": plots, "warnings": warnings}), model=fitted.model)
+
+
+def _prepare(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> _Prepared:
+    """Read the table (and a retrain's earlier model), check its columns, set the test rows aside."""
     reporter.stage("loading", 2, "Reading your data")
     frame = read_table(paths.data_file, what="training data")
     data_sha256 = file_sha256(paths.data_file)
@@ -79,7 +136,7 @@ def train(
 
     reporter.stage("validating", 8, f"Checking {len(frame)} rows and {frame.shape[1]} columns")
     data = prepare_training(spec=spec, frame=frame)
-    params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
+    params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)  # an unknown setting is refused here
     if spec.model_type is ModelType.POLYNOMIAL:
         _check_polynomial_size(data, int(params.get("degree", 2)))
     for dropped in data.dropped:
@@ -90,6 +147,21 @@ def train(
     warnings = list(data.warnings)
     if len(frame) < sampled_from:
         warnings.append(f"Trained on a random sample of {len(frame):,} of the {sampled_from:,} rows, as asked.")
+    return _Prepared(
+        data=data,
+        data_sha256=data_sha256,
+        reference=reference,
+        X_train=X_train,
+        X_test=X_test,
+        y_train=y_train,
+        y_test=y_test,
+        warnings=warnings,
+    )
+
+
+def _fit(spec: TrainSpec, prepared: _Prepared, reporter: Reporter) -> _Fitted:
+    """Tune when asked, then cross-validate when asked and fit the model that is saved."""
+    data, warnings = prepared.data, prepared.warnings
     tuning = None
     if spec.tuning is not None:
         reporter.stage("tuning", 12, f"Trying {spec.tuning.candidates} settings on the same folds")
@@ -97,143 +169,36 @@ def train(
             best, tuning = _tuning.search(
                 spec,
                 data,
-                X_train,
-                y_train,
-                make_model=lambda candidate: _new_model(candidate, data, candidate.hyperparameters),
+                prepared.X_train,
+                prepared.y_train,
+                make_model=lambda candidate: build_pipeline(spec=candidate, data=data),
                 report=lambda done, text: reporter.progress(12 + (TRAIN_START - 12) * done, text),
             )
         spec = spec.model_copy(update={"hyperparameters": best, "tuning": None})
-        params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
 
     reporter.stage("training", TRAIN_START, f"Training a {spec.model_type.value.replace('_', ' ')} model")
     started = time.perf_counter()
     with fitting(reporter, warnings):
-        model, cross_validation = _fit(spec, data, params, X_train, y_train, reporter)
+        model, cross_validation = _cross_validate_and_fit(spec, data, prepared.X_train, prepared.y_train, reporter)
     training_time = round(time.perf_counter() - started, 4)
-
-    reporter.stage("evaluating", 75, "Measuring the model on rows it has not seen")
-    with fitting(reporter, warnings):
-        on_test = _evaluate.predict(model, X_test, data.task)  # for the test metrics and the plots
-        metrics: dict[str, Any] = jsonable(
-            {
-                "train": _evaluate.score(model, X_train, y_train, data.task),
-                "test": _evaluate.score(model, X_test, y_test, data.task, predictions=on_test),
-                "cross_validation": cross_validation,
-                "baseline": _evaluate.baseline(X_train, y_train, X_test, y_test, data.task),
-            }
-        )
-        on_rows = (X_test, y_test) if len(X_test) >= MIN_IMPORTANCE_ROWS else (data.X, data.y)
-        importance, importance_method = feature_importance(model, *on_rows, task=data.task, seed=spec.seed)
-    scored = None
-    if reference is not None:
-        reporter.progress(78, f"Measuring {reference.metadata.model_id} on the same test rows")
-        scored = _score_reference(reference, data, X_test, y_test, reporter, warnings)
-    classification = data.task is TaskType.CLASSIFICATION
-    majority = y_train.value_counts().index[0] if classification else None
-    verdicts = _evaluate.verdicts(metrics, task=data.task, target=spec.target_column, majority=majority)
-    classes = jsonable(list(model.classes_)) if classification else None
-
-    inference = None
-    if spec.model_type in TABLE_MODELS:
-        reporter.stage("inference", 80, "Computing the coefficient table")
-        inference = _inference(spec, data, model, len(X_train), reporter, warnings)
-
-    reporter.stage("saving", 84, "Saving the model")
-    paths.output_model_dir.mkdir(parents=True, exist_ok=True)
-    network = spec.model_type is ModelType.NEURAL_NETWORK
-    if network:
-        files, network_state = model.save(paths.output_model_dir, check=X_train.head(50))
-        model_format = f"keras+{files['preprocessor'].format.value}"
-    else:
-        files = {"model": save_fitted(model, paths.output_model_dir, "model", check=X_train.head(50))}
-        network_state, model_format = None, files["model"].format.value
-    preprocessor = model.preprocessor if network else model.named_steps["preprocess"]
-    split = _split_description(spec, data.task, X_train=X_train, X_test=X_test, y_train=y_train)
-    metadata = ModelMetadata(
-        model_id=spec.model_id,
-        user_id=spec.user_id,
-        job_id=spec.job_id,
-        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        model_type=spec.model_type,
-        task_type=data.task,
-        target_column=spec.target_column,
-        feature_columns=data.features,
-        preprocessing=_preprocessing_record(spec, data),
-        hyperparameters=params,
-        metrics=metrics,
-        verdicts=verdicts,
-        warnings=warnings,
-        training_data_shape=[len(data.X), len(data.features)],
-        training_time_seconds=training_time,
-        feature_importance=importance,
-        feature_importance_method=importance_method,
-        input_schema=input_schema(X_train, data.kinds, _known_categories(preprocessor)),
-        target=_target_record(spec.target_column, data, classes),
-        classes=classes,
-        library_versions=library_versions(NEURAL_LIBRARIES if network else ()),
-        runner_image=spec.image_id,
-        data_sha256=data_sha256,
-        seed=spec.seed,
-        split=split,
-        model_format=model_format,
-        files=files,
-        neural_network=jsonable(network_state) if network_state else None,
-        inference=inference,
+    return _Fitted(
+        model=model,
+        params=resolve_hyperparameters(spec.model_type, spec.hyperparameters),
+        cross_validation=cross_validation,
+        training_time=training_time,
+        tuning=tuning,
     )
-    (paths.output_model_dir / METADATA_FILE).write_text(
-        json.dumps(jsonable(metadata.model_dump(mode="json")), indent=2, ensure_ascii=False, allow_nan=False),
-        encoding="utf-8",
-    )
-    outcome = TrainOutcome(
-        model_type=spec.model_type,
-        task_type=data.task,
-        target_column=spec.target_column,
-        feature_columns=data.features,
-        hyperparameters=params,
-        metrics=metrics,
-        verdicts=verdicts,
-        warnings=list(warnings),
-        dropped_columns=data.dropped,
-        rows_used=len(data.X),
-        rows_dropped=data.rows_dropped,
-        feature_importance=importance,
-        classes=classes,
-        model_format=model_format,
-        plots=[],
-        training_time_seconds=training_time,
-        split=split,
-        inference=inference,
-        reference=scored,
-        feature_importance_method=importance_method,
-        history=model.history if network else None,
-        tuning=tuning or None,
-    )
-    if on_saved is not None:
-        on_saved(outcome)
-
-    reporter.stage("plotting", 90, "Drawing plots")
-    paths.plots_dir.mkdir(parents=True, exist_ok=True)
-    plots = _draw_plots(paths.plots_dir, model, on_test, y_test, importance, spec, data.task, reporter, warnings)
-    if spec.leaderboard and cross_validation is not None:
-        _draw_leaderboard(paths.plots_dir, spec, metrics, reporter, warnings, plots)
-    reporter.progress(100, "Done")
-    return TrainRun(outcome=outcome.model_copy(update={"plots": plots, "warnings": warnings}), model=model)
 
 
-def _fit(
-    spec: TrainSpec,
-    data: TrainingData,
-    params: dict[str, Any],
-    X_train: pd.DataFrame,
-    y_train: pd.Series,
-    reporter: Reporter,
+def _cross_validate_and_fit(
+    spec: TrainSpec, data: TrainingData, X_train: pd.DataFrame, y_train: pd.Series, reporter: Reporter
 ) -> tuple[Any, dict[str, Any] | None]:
     """Cross-validate when asked, then fit the model that is saved; progress all along."""
     cross_validation = None
     fit_from = TRAIN_START
     if spec.validation is Validation.CROSS_VALIDATION:
         cross_validation = _evaluate.cross_validation(
-            lambda: _new_model(spec, data, params),
+            lambda: build_pipeline(spec=spec, data=data),
             X_train,
             y_train,
             spec=spec,
@@ -244,19 +209,122 @@ def _fit(
         )
         fit_from = CV_END
         reporter.progress(fit_from, "Training the final model")
-    model = _new_model(spec, data, params, on_epoch=_epoch_progress(reporter, fit_from, TRAIN_END))
-    if spec.model_type is ModelType.NEURAL_NETWORK:
-        model.fit(X_train, y_train)  # reports each epoch
-    else:
-        fit_with_progress(
-            model,
-            X_train,
-            y_train,
-            model_type=spec.model_type,
-            estimated_seconds=spec.estimated_seconds,
-            report=lambda done, text: reporter.progress(fit_from + (TRAIN_END - fit_from) * done, text),
-        )
+    model = build_pipeline(spec=spec, data=data)
+    fit_with_progress(
+        model,
+        X_train,
+        y_train,
+        model_type=spec.model_type,
+        estimated_seconds=spec.estimated_seconds,
+        report=lambda done, text: reporter.progress(fit_from + (TRAIN_END - fit_from) * done, text),
+    )
     return model, cross_validation
+
+
+def _measure(spec: TrainSpec, prepared: _Prepared, fitted: _Fitted, reporter: Reporter) -> _Measured:
+    """Metrics, verdicts and importance on the test rows; a retrain's earlier model on the same
+    rows; the coefficient table of a linear model."""
+    data, model, warnings = prepared.data, fitted.model, prepared.warnings
+    X_train, X_test, y_train, y_test = prepared.X_train, prepared.X_test, prepared.y_train, prepared.y_test
+    reporter.stage("evaluating", 75, "Measuring the model on rows it has not seen")
+    with fitting(reporter, warnings):
+        on_test = _evaluate.predict(model, X_test, data.task)
+        metrics: dict[str, Any] = jsonable(
+            {
+                "train": _evaluate.score(model, X_train, y_train, data.task),
+                "test": _evaluate.score(model, X_test, y_test, data.task, predictions=on_test),
+                "cross_validation": fitted.cross_validation,
+                "baseline": _evaluate.baseline(X_train, y_train, X_test, y_test, data.task),
+            }
+        )
+        on_rows = (X_test, y_test) if len(X_test) >= MIN_IMPORTANCE_ROWS else (data.X, data.y)
+        importance, importance_method = feature_importance(model, *on_rows, task=data.task, seed=spec.seed)
+    scored = None
+    if prepared.reference is not None:
+        reporter.progress(78, f"Measuring {prepared.reference.metadata.model_id} on the same test rows")
+        scored = _score_reference(prepared.reference, data, X_test, y_test, reporter, warnings)
+    classification = data.task is TaskType.CLASSIFICATION
+    majority = y_train.value_counts().index[0] if classification else None
+
+    inference = None
+    if spec.model_type in TABLE_MODELS:
+        reporter.stage("inference", 80, "Computing the coefficient table")
+        inference = _inference(spec, data, model, len(X_train), reporter, warnings)
+    return _Measured(
+        on_test=on_test,
+        metrics=metrics,
+        verdicts=_evaluate.verdicts(metrics, task=data.task, target=spec.target_column, majority=majority),
+        importance=importance,
+        importance_method=importance_method,
+        classes=jsonable(list(model.classes_)) if classification else None,
+        inference=inference,
+        reference=scored,
+    )
+
+
+def _save(
+    spec: TrainSpec, paths: JobPaths, prepared: _Prepared, fitted: _Fitted, measured: _Measured, reporter: Reporter
+) -> ModelMetadata:
+    """Write the model's files and its metadata.json; returns the metadata."""
+    reporter.stage("saving", 84, "Saving the model")
+    data, X_train = prepared.data, prepared.X_train
+    paths.output_model_dir.mkdir(parents=True, exist_ok=True)
+    saved = save_model(fitted.model, paths.output_model_dir, check=X_train.head(50))
+    metadata = ModelMetadata(
+        model_id=spec.model_id,
+        user_id=spec.user_id,
+        job_id=spec.job_id,
+        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        model_type=spec.model_type,
+        task_type=data.task,
+        target_column=spec.target_column,
+        feature_columns=data.features,
+        preprocessing=_preprocessing_record(spec, data),
+        hyperparameters=fitted.params,
+        metrics=measured.metrics,
+        verdicts=measured.verdicts,
+        warnings=prepared.warnings,
+        training_data_shape=[len(data.X), len(data.features)],
+        training_time_seconds=fitted.training_time,
+        feature_importance=measured.importance,
+        feature_importance_method=measured.importance_method,
+        input_schema=input_schema(X_train, data.kinds, _known_categories(fitted.model.named_steps["preprocess"])),
+        target=_target_record(spec.target_column, data, measured.classes),
+        classes=measured.classes,
+        library_versions=library_versions(saved.libraries),
+        runner_image=spec.image_id,
+        data_sha256=prepared.data_sha256,
+        seed=spec.seed,
+        split=_split_description(spec, data.task, X_train=X_train, X_test=prepared.X_test, y_train=prepared.y_train),
+        model_format=saved.format,
+        files=saved.files,
+        neural_network=jsonable(saved.state) if saved.state else None,
+        inference=measured.inference,
+    )
+    (paths.output_model_dir / METADATA_FILE).write_text(
+        json.dumps(jsonable(metadata.model_dump(mode="json")), indent=2, ensure_ascii=False, allow_nan=False),
+        encoding="utf-8",
+    )
+    return metadata
+
+
+# What a training reports that its metadata records under the same name.
+_RECORDED = sorted(set(TrainOutcome.model_fields) & set(ModelMetadata.model_fields))
+
+
+def _outcome(
+    metadata: ModelMetadata, data: TrainingData, *, reference: ReferenceScore | None, tuning: dict[str, Any] | None
+) -> TrainOutcome:
+    """The training's report, from its saved metadata (the plots are added once drawn)."""
+    return TrainOutcome(
+        **{name: getattr(metadata, name) for name in _RECORDED},
+        dropped_columns=data.dropped,
+        rows_used=metadata.training_data_shape[0],
+        rows_dropped=data.rows_dropped,
+        history=(metadata.neural_network or {}).get("history"),
+        reference=reference,
+        tuning=tuning or None,
+    )
 
 
 def _inference(
@@ -286,34 +354,6 @@ def _score_reference(
         reporter.log(f"scoring {reference.metadata.model_id} failed:\n{traceback.format_exc()}")
         warnings.append(f"The earlier model {reference.metadata.model_id} could not be measured on the new test rows.")
         return None
-
-
-def _new_model(
-    spec: TrainSpec,
-    data: TrainingData,
-    params: dict[str, Any],
-    on_epoch: Callable[[int, int, float], None] | None = None,
-) -> Any:
-    if spec.model_type is ModelType.NEURAL_NETWORK:
-        from runner._neural import NeuralNetwork
-
-        return NeuralNetwork(
-            preprocessor=build_preprocessor(data=data, preprocessing=spec.preprocessing),
-            task=data.task,
-            params=params,
-            seed=spec.seed,
-            on_epoch=on_epoch,
-        )
-    return build_pipeline(spec=spec, data=data)
-
-
-def _epoch_progress(reporter: Reporter, start: float, end: float) -> Callable[[int, int, float], None]:
-    def report(epoch: int, epochs: int, loss: float) -> None:
-        reporter.progress(
-            start + (end - start) * epoch / epochs, f"Epoch {epoch} of {epochs} (loss {loss:.4g})"
-        )
-
-    return report
 
 
 def _check_polynomial_size(data: TrainingData, degree: int) -> None:
@@ -417,16 +457,16 @@ def _draw_plots(
     model: Any,
     on_test: _evaluate.Predictions,
     y_test: pd.Series,
-    importance: dict[str, float],
     spec: TrainSpec,
-    task: TaskType,
+    outcome: TrainOutcome,
     reporter: Reporter,
     warnings: list[str],
 ) -> list[str]:
     """Each plot on its own: one that fails is a warning, not a lost model."""
     actual = y_test.to_numpy()
+    importance, history = outcome.feature_importance, outcome.history
     drawings: dict[str, Callable[[Path], None]] = {}
-    if task is TaskType.REGRESSION:
+    if outcome.task_type is TaskType.REGRESSION:
         predicted = np.asarray(on_test.values, dtype=float)
         drawings["predicted_vs_actual.png"] = lambda p: _plots.predicted_vs_actual(
             p, actual.astype(float), predicted, target=spec.target_column
@@ -444,8 +484,8 @@ def _draw_plots(
         drawings["roc_curve.png"] = lambda p: _plots.roc_curve(p, actual, on_test.proba, classes)
     if importance:
         drawings["feature_importance.png"] = lambda p: _plots.feature_importance(p, importance)
-    if getattr(model, "history", None):
-        drawings["learning_curve.png"] = lambda p: _plots.learning_curve(p, model.history)
+    if history:
+        drawings["learning_curve.png"] = lambda p: _plots.learning_curve(p, history)
     drawn = []
     for name, draw in drawings.items():
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from runner._estimators import model_steps, resolve_hyperparameters
 from runner._prepare import TrainingData, prepare_training
-from runner.spec import ModelType, Preprocessing, Scaling, TrainSpec
+from runner.spec import Preprocessing, Scaling, TrainSpec
 from runner.transformers import DATE_PARTS, DateParts, TextCategories
 
 __all__ = [
@@ -76,11 +76,9 @@ def _scaler(scaling: Scaling) -> Any:
 
 
 def build_pipeline(*, spec: TrainSpec, data: TrainingData) -> Any:
-    """The unfitted Pipeline for a scikit-learn model (not for neural networks)."""
+    """The unfitted Pipeline of the job's model (a neural network is its final step too)."""
     from sklearn.pipeline import Pipeline
 
-    if spec.model_type is ModelType.NEURAL_NETWORK:
-        raise ValueError("neural networks are not a scikit-learn Pipeline; see runner._neural")
     params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)
     preprocess = build_preprocessor(data=data, preprocessing=spec.preprocessing)
     return Pipeline(
