@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 
 from runner._artifacts import Format, Saved
 from runner._errors import JobError
-from runner.spec import NEURAL_NETWORK_DEFAULTS, ErrorCode, TaskType
+from runner.spec import ErrorCode, TaskType
 
 NETWORK_FILE = "network.keras"
 # Early stopping watches a validation split only when there are enough rows to spare one.
@@ -36,7 +36,10 @@ def _keras() -> Any:
 
 
 class NeuralNetwork(BaseEstimator):
-    """A dense network on preprocessed (all-numeric) columns; `on_epoch` hears each epoch's end."""
+    """A dense network on preprocessed (all-numeric) columns; `on_epoch` hears each epoch's end.
+
+    The settings have no defaults here: runner._estimators.resolve_hyperparameters gives them all.
+    """
 
     # Whose versions a saved network depends on, beyond the runner's usual libraries.
     libraries = ("tensorflow-cpu", "tensorflow", "keras")
@@ -44,13 +47,13 @@ class NeuralNetwork(BaseEstimator):
     def __init__(
         self,
         *,
-        task: TaskType = TaskType.REGRESSION,
-        hidden_layers: list[int] = NEURAL_NETWORK_DEFAULTS["hidden_layers"],
-        dropout: float = NEURAL_NETWORK_DEFAULTS["dropout"],
-        epochs: int = NEURAL_NETWORK_DEFAULTS["epochs"],
-        batch_size: int = NEURAL_NETWORK_DEFAULTS["batch_size"],
-        learning_rate: float = NEURAL_NETWORK_DEFAULTS["learning_rate"],
-        patience: int = NEURAL_NETWORK_DEFAULTS["patience"],
+        task: TaskType,
+        hidden_layers: list[int],
+        dropout: float,
+        epochs: int,
+        batch_size: int,
+        learning_rate: float,
+        patience: int,
         seed: int = 0,
         on_epoch: EpochCallback | None = None,
     ) -> None:
