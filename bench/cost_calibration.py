@@ -78,11 +78,10 @@ def main() -> None:
     parser.add_argument("--runtime", default="runsc", help="container runtime (runsc: gVisor, runc)")
     args = parser.parse_args()
     settings = load_settings()
-    defaults = settings.ml_engine.default_hyperparameters
     cases = []
     for name in args.models.split(","):
         model = ModelType(name)
-        params = dict(defaults.get(model.value, {}))
+        params = settings.ml_engine.defaults(model)
         if model is ModelType.NEURAL_NETWORK:
             params.update(epochs=EPOCHS, patience=EPOCHS)
         for task in sorted({t for (m, t) in SECONDS_PER_UNIT if m is model}, key=lambda t: t.value):

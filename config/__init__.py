@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +16,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from errors import ConfigError
-from runner.spec import NEURAL_NETWORK_DEFAULTS, ModelType
+from runner.spec import (
+    HYPERPARAMETERS,
+    MODEL_HYPERPARAMETERS,
+    Hyperparameter,
+    HyperKind,
+    HyperValue,
+    ModelType,
+    default_hyperparameters,
+)
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -133,7 +142,8 @@ class UploadSettings(_Section):
 
 
 class MLSettings(_Section):
-    """The plan's ml_engine section: defaults and allowed ranges of every hyperparameter."""
+    """The plan's ml_engine section. Hyperparameters' defaults, ranges and choices are built into
+    runner.spec (HYPERPARAMETERS, MODEL_HYPERPARAMETER_DEFAULTS); the three dicts here override them."""
 
     min_training_samples: int = Field(default=10, ge=2)
     default_test_size: float = Field(default=0.2, gt=0, lt=1)
@@ -144,16 +154,60 @@ class MLSettings(_Section):
     tune_candidates: int = Field(default=20, ge=2, le=200)
     default_missing_strategy: Literal["mean", "median", "drop"] = "mean"
     default_scaling: Literal["standard", "minmax", "robust", "none"] = "standard"
-    default_hyperparameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    default_hyperparameters: dict[ModelType, dict[str, HyperValue]] = Field(default_factory=dict)
     hyperparameter_ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    hyperparameter_choices: dict[str, list[str]] = Field(default_factory=dict)
+    hyperparameter_choices: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
-    @field_validator("default_hyperparameters")
+    @model_validator(mode="after")
+    def _allowed_defaults(self) -> MLSettings:
+        """Configured defaults must be settings of their model, with values the requests could give."""
+        for model, defaults in self.default_hyperparameters.items():
+            if unknown := sorted(set(defaults) - MODEL_HYPERPARAMETERS[model]):
+                raise ValueError(f"a {model.value} model has no hyperparameter {', '.join(unknown)}")
+            for name, value in defaults.items():
+                if why := self.hyperparameter(name).refusal(value):
+                    raise ValueError(f"default_hyperparameters.{model.value}.{name} = {value}: {why}")
+        return self
+
+    @field_validator("hyperparameter_ranges")
     @classmethod
-    def _built_in_defaults(cls, given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """The configured defaults over the built-in ones (a neural network's, from runner.spec)."""
-        network = ModelType.NEURAL_NETWORK.value
-        return {**given, network: {**NEURAL_NETWORK_DEFAULTS, **given.get(network, {})}}
+    def _numeric_ranges(cls, given: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (low, high) in given.items():
+            if _built_in(name).kind not in (HyperKind.INT, HyperKind.FLOAT):
+                raise ValueError(f"{name} takes no range")
+            if low > high:
+                raise ValueError(f"the range of {name} is empty")
+        return given
+
+    @field_validator("hyperparameter_choices")
+    @classmethod
+    def _text_choices(cls, given: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, choices in given.items():
+            if _built_in(name).kind is not HyperKind.STR:
+                raise ValueError(f"{name} takes no choices")
+            if not choices:
+                raise ValueError(f"{name} needs at least one choice")
+        return given
+
+    def defaults(self, model_type: ModelType) -> dict[str, HyperValue]:
+        """A model's default hyperparameters: the built-in ones under the configured ones."""
+        return {**default_hyperparameters(model_type), **self.default_hyperparameters.get(model_type, {})}
+
+    def hyperparameter(self, name: str) -> Hyperparameter:
+        """A hyperparameter as runner.spec defines it, with the configured range or choices."""
+        built_in = HYPERPARAMETERS[name]
+        if name in self.hyperparameter_ranges:
+            low, high = self.hyperparameter_ranges[name]
+            return replace(built_in, low=low, high=high)
+        if name in self.hyperparameter_choices:
+            return replace(built_in, choices=self.hyperparameter_choices[name])
+        return built_in
+
+
+def _built_in(name: str) -> Hyperparameter:
+    if name not in HYPERPARAMETERS:
+        raise ValueError(f"there is no hyperparameter {name}")
+    return HYPERPARAMETERS[name]
 
 
 class TelegramSettings(_Section):

@@ -10,12 +10,13 @@ model.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from errors import CostError
 from runner.spec import (
+    MODEL_HYPERPARAMETER_DEFAULTS,
     MODEL_TASKS,
     ColumnKind,
     DatasetSummary,
@@ -98,21 +99,25 @@ def work_units(
         case ModelType.SVM:
             return n * n * p
         case ModelType.POLYNOMIAL:
-            terms = math.comb(p + int(_number(params, "degree", 2)), int(_number(params, "degree", 2))) - 1
+            degree = int(_setting(params, model_type, "degree"))
+            terms = math.comb(p + degree, degree) - 1
             return n * terms * terms
         case ModelType.RANDOM_FOREST:
-            depth = min(log_n, _number(params, "max_depth", log_n) or log_n)
+            depth = min(log_n, _setting(params, model_type, "max_depth"))
             tried = p if workload.task is TaskType.REGRESSION else math.sqrt(p)
-            return _number(params, "n_estimators", 100) * n * depth * tried
+            return _setting(params, model_type, "n_estimators") * n * depth * tried
         case ModelType.GRADIENT_BOOSTING:
-            return _number(params, "n_estimators", 100) * n * log_n * p * per_class
+            return _setting(params, model_type, "n_estimators") * n * log_n * p * per_class
         case ModelType.HIST_GRADIENT_BOOSTING:  # binned: linear in the rows
-            return _number(params, "max_iter", 100) * n * p * per_class
+            return _setting(params, model_type, "max_iter") * n * p * per_class
         case ModelType.NEURAL_NETWORK:
-            hidden = params.get("hidden_layers") or [64, 32]
-            widths = [p, *(hidden if isinstance(hidden, list) else [64, 32]), max(per_class, 1)]
+            hidden = params.get("hidden_layers")
+            if not isinstance(hidden, list) or not hidden:
+                hidden = MODEL_HYPERPARAMETER_DEFAULTS[model_type]["hidden_layers"]
+            assert isinstance(hidden, list)
+            widths = [p, *hidden, max(per_class, 1)]
             weights = sum(a * b for a, b in zip(widths, widths[1:]))
-            return _number(params, "epochs", 50) * n * weights
+            return _setting(params, model_type, "epochs") * n * weights
         case _:  # linear models: least squares, coordinate descent, lbfgs
             return n * p * p * per_class
 
@@ -157,11 +162,11 @@ def check_cost(
     *,
     summary: DatasetSummary,
     limit_seconds: float,
-    defaults: Mapping[str, Mapping[str, Any]],
+    defaults: Callable[[ModelType], dict[str, HyperValue]],
 ) -> float:
     """The job's estimated fitting seconds; raises CostError with offers when it would pass the limit.
 
-    `defaults` are the configured hyperparameters per model type, for the models offered instead.
+    `defaults` gives a model type's configured hyperparameters, for the models offered instead.
     """
     load = workload(spec, summary)
     seconds = job_seconds(spec, load)
@@ -180,7 +185,7 @@ def check_cost(
         if other is spec.model_type or load.task not in MODEL_TASKS[other]:
             continue
         alternative = spec.model_copy(
-            update={"model_type": other, "hyperparameters": dict(defaults.get(other.value, {}))}
+            update={"model_type": other, "hyperparameters": defaults(other)}
         )
         estimate = job_seconds(alternative, load)
         if estimate <= budget and len(offers) < (1 if sample else 0) + MAX_MODEL_OFFERS:
@@ -251,9 +256,13 @@ def _inputs(kind: ColumnKind, distinct: int) -> int:
     return DATE_PARTS if kind is ColumnKind.DATETIME else 1
 
 
-def _number(params: Mapping[str, HyperValue], name: str, default: float) -> float:
-    value = params.get(name, default)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+def _setting(params: Mapping[str, HyperValue], model_type: ModelType, name: str) -> float:
+    """A numeric setting from `params`, else the model's built-in default."""
+    value = params.get(name)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        value = MODEL_HYPERPARAMETER_DEFAULTS[model_type][name]
+    assert isinstance(value, (int, float))
+    return float(value)
 
 
 def _duration(seconds: float) -> str:

@@ -20,12 +20,12 @@ from controller._cost import check_cost
 from runner.spec import (
     ColumnKind,
     DatasetSummary,
-    INTEGER_HYPERPARAMETERS,
     IngestLimits,
     IngestSpec,
     LeaderboardEntry,
     MODEL_HYPERPARAMETERS,
     MODEL_TASKS,
+    HyperKind,
     HyperValue,
     MissingStrategy,
     ModelType,
@@ -79,7 +79,7 @@ class Task(BaseModel):
     cv_folds: int | None = Field(default=None, ge=2, le=20)
     sample_rows: int | None = Field(default=None, ge=1)  # train on a random sample of the rows
     leaderboard: tuple[LeaderboardEntry, ...] = ()  # a comparison's other candidates, for its chart
-    tune: bool = False  # search the settings within the configured ranges (cross-validated)
+    tune: bool = False  # search the settings within their ranges (cross-validated)
     preprocessing: PreprocessingRequest = PreprocessingRequest()
     seed: int | None = None  # None: the runner's default
     # A retrain: the earlier model, scored on the new model's test rows (see `retrain_task`).
@@ -230,25 +230,24 @@ def build_spec(
     if summary is None or time_limit_seconds is None:
         return spec
     estimate = check_cost(
-        spec, summary=summary, limit_seconds=time_limit_seconds, defaults=ml.default_hyperparameters
+        spec, summary=summary, limit_seconds=time_limit_seconds, defaults=ml.defaults
     )
     return spec.model_copy(update={"estimated_seconds": round(estimate, 1)})
 
 
-# Settings a search leaves alone: they change cost or shape more than fit (iterations, layers).
-_UNTUNED = frozenset({"max_iter", "epochs", "batch_size", "patience", "hidden_layers", "degree"})
-
-
 def _tuning(model_type: ModelType, ml: MLSettings) -> Tuning:
-    """The search space of a model: its settings' configured ranges and choices."""
+    """The search space of a model: its tuned settings' ranges and choices."""
     space: dict[str, SearchRange] = {}
-    for name in sorted(MODEL_HYPERPARAMETERS[model_type] - _UNTUNED):
-        if name in ml.hyperparameter_choices:
-            space[name] = SearchRange(choices=tuple(ml.hyperparameter_choices[name]))
-        elif name in ml.hyperparameter_ranges:
-            low, high = ml.hyperparameter_ranges[name]
+    for name in sorted(MODEL_HYPERPARAMETERS[model_type]):
+        setting = ml.hyperparameter(name)
+        if not setting.tuned:
+            continue
+        if setting.choices:
+            space[name] = SearchRange(choices=setting.choices)
+        elif setting.low is not None and setting.high is not None:
+            low, high = setting.low, setting.high
             space[name] = SearchRange(
-                low=low, high=high, integer=name in INTEGER_HYPERPARAMETERS, log=low > 0 and high / low >= 100
+                low=low, high=high, integer=setting.kind is HyperKind.INT, log=low > 0 and high / low >= 100
             )
     if model_type is ModelType.NEURAL_NETWORK or not space:
         raise TaskError(
@@ -291,9 +290,9 @@ def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:
 def describe_hyperparameters(model_type: ModelType, ml: MLSettings) -> str:
     """'n_estimators (10 to 500, default 100), max_depth (...)' for help texts and refusals."""
     parts = []
-    defaults = ml.default_hyperparameters.get(model_type.value, {})
+    defaults = ml.defaults(model_type)
     for name in sorted(MODEL_HYPERPARAMETERS[model_type]):
-        allowed = _allowed(name, ml)
+        allowed = ml.hyperparameter(name).allowed
         default = f", default {defaults[name]}" if name in defaults else ""
         parts.append(f"{name} ({allowed}{default})" if allowed else f"{name}{default}")
     return ", ".join(parts) or "none"
@@ -312,51 +311,11 @@ def _hyperparameters(
                 f"Its settings: {describe_hyperparameters(model_type, ml)}."
             ),
         )
-    merged = {**ml.default_hyperparameters.get(model_type.value, {}), **given}
+    merged = {**ml.defaults(model_type), **given}
     for name, value in merged.items():
-        _check_value(model_type, name, value, ml)
+        if why := ml.hyperparameter(name).refusal(value):
+            raise TaskError(
+                f"{model_type.value}.{name}={value!r}: {why}",
+                user_message=f"{name} = {value} is not allowed for a {model_phrase(model_type)} model: {why}.",
+            )
     return merged
-
-
-def _check_value(model_type: ModelType, name: str, value: HyperValue, ml: MLSettings) -> None:
-    def refuse(why: str) -> TaskError:
-        return TaskError(
-            f"{model_type.value}.{name}={value!r}: {why}",
-            user_message=f"{name} = {value} is not allowed for a {model_phrase(model_type)} model: {why}.",
-        )
-
-    if name in ml.hyperparameter_choices:
-        choices = ml.hyperparameter_choices[name]
-        if value not in choices:
-            raise refuse(f"choose one of {', '.join(choices)}")
-        return
-    if name == "hidden_layers":
-        if (
-            not isinstance(value, list)
-            or not 1 <= len(value) <= 5
-            or not all(isinstance(v, int) and 1 <= v <= 1024 for v in value)
-        ):
-            raise refuse("give 1 to 5 layer sizes between 1 and 1024, like [64, 32]")
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise refuse("it must be a number")
-    if name in ml.hyperparameter_ranges:
-        low, high = ml.hyperparameter_ranges[name]
-        if not low <= value <= high:
-            raise refuse(f"the allowed range is {_num(low)} to {_num(high)}")
-    if isinstance(value, float) and name in INTEGER_HYPERPARAMETERS and not value.is_integer():
-        raise refuse("it must be a whole number")
-
-
-
-def _allowed(name: str, ml: MLSettings) -> str:
-    if name in ml.hyperparameter_choices:
-        return " or ".join(ml.hyperparameter_choices[name])
-    if name in ml.hyperparameter_ranges:
-        low, high = ml.hyperparameter_ranges[name]
-        return f"{_num(low)} to {_num(high)}"
-    return ""
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)

@@ -12,13 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.spec import MODEL_TASKS, MissingStrategy, ModelType, Scaling, TaskType, Validation, model_phrase
+from runner.spec import (
+    HYPERPARAMETERS,
+    MODEL_TASKS,
+    HyperKind,
+    MissingStrategy,
+    ModelType,
+    Scaling,
+    TaskType,
+    Validation,
+    model_phrase,
+)
 
 CUT = " ; "  # what a recognised phrase is replaced with: it ends a stretch of column names
 _N = r"(?P<n>(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)"  # 200, 0.5, .5, 1e-3
 _PCT = r"\s*(?P<pct>%|percent\b|per\s*cent\b)?"
 _TO = r"\s*(?:of|=|:|to|at|is)?\s*"
-_FLOAT_PARAMETERS = frozenset({"alpha", "C", "learning_rate", "dropout", "l1_ratio", "subsample", "epsilon"})
 _WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _UNITS = {
     w: i
@@ -84,11 +93,11 @@ def _spelled(match: re.Match[str]) -> str:
     return str(total + current)
 
 
-def _number(text: str, *, name: str = "", percent: bool = False) -> int | float:
+def _number(text: str, *, kind: HyperKind, percent: bool) -> int | float:
     value = float(text)
     if percent:
         return round(value / 100, 6)
-    if name in _FLOAT_PARAMETERS:
+    if kind is HyperKind.FLOAT:
         return value
     return int(value) if value.is_integer() else value
 
@@ -107,15 +116,24 @@ def _rule(pattern: str, action: Callable[[Found, re.Match[str]], None], *, case:
 
 
 def _set_hyper(name: str) -> Callable[[Found, re.Match[str]], None]:
+    """Sets the hyperparameter `name` (runner.spec.HYPERPARAMETERS) to the phrase's number, of its kind."""
+    kind = HYPERPARAMETERS[name].kind
+
     def action(found: Found, match: re.Match[str]) -> None:
-        found.hyper(name, _number(match["n"], name=name, percent=bool(match.groupdict().get("pct"))))
+        found.hyper(name, _number(match["n"], kind=kind, percent=bool(match.groupdict().get("pct"))))
 
     return action
 
 
+# Words for an SVM's kernels besides the names themselves.
+_KERNEL_SYNONYMS = {"polynomial": "poly", "gaussian": "rbf"}
+_KERNEL = "|".join([*HYPERPARAMETERS["kernel"].choices, *_KERNEL_SYNONYMS])
+_GAMMA = "|".join(HYPERPARAMETERS["gamma"].choices)
+
+
 def _kernel(found: Found, match: re.Match[str]) -> None:
     word = (match["w"] or match["w2"]).lower()
-    found.hyper("kernel", {"polynomial": "poly", "gaussian": "rbf"}.get(word, word))
+    found.hyper("kernel", _KERNEL_SYNONYMS.get(word, word))
 
 
 def _layers(found: Found, match: re.Match[str]) -> None:
@@ -275,12 +293,11 @@ _RULES: list[Rule] = [
         _layers,
     ),
     _rule(
-        r"\bkernel\s*(?:=|:|of)?\s*(?P<w>linear|rbf|poly(?:nomial)?|sigmoid|gaussian)\b"
-        r"|\b(?P<w2>linear|rbf|poly(?:nomial)?|sigmoid|gaussian)\s+kernel\b",
+        rf"\bkernel\s*(?:=|:|of)?\s*(?P<w>{_KERNEL})\b|\b(?P<w2>{_KERNEL})\s+kernel\b",
         _kernel,
     ),
     _rule(
-        r"\bgamma\s*(?:=|:|of)?\s*(?P<w>scale|auto)\b", lambda found, m: found.hyper("gamma", m["w"].lower())
+        rf"\bgamma\s*(?:=|:|of)?\s*(?P<w>{_GAMMA})\b", lambda found, m: found.hyper("gamma", m["w"].lower())
     ),
     _rule(rf"\bepsilon{_TO}{_N}", _set_hyper("epsilon")),
     _rule(

@@ -6,13 +6,14 @@ from typing import Any
 
 from runner._errors import JobError, quoted
 from runner.spec import (
-    INTEGER_HYPERPARAMETERS,
+    HYPERPARAMETERS,
     MODEL_HYPERPARAMETERS,
-    NEURAL_NETWORK_DEFAULTS,
     ErrorCode,
+    HyperKind,
     HyperValue,
     ModelType,
     TaskType,
+    default_hyperparameters,
     model_phrase,
 )
 
@@ -21,7 +22,8 @@ SVM_CALIBRATION_FOLDS = 3
 
 
 def resolve_hyperparameters(model_type: ModelType, given: dict[str, HyperValue]) -> dict[str, HyperValue]:
-    """The settings a model is built with: known names only, whole numbers where needed."""
+    """The settings a model is built with: the built-in defaults under the given ones, known names
+    only, whole numbers where needed."""
     allowed = MODEL_HYPERPARAMETERS[model_type]
     unknown = sorted(set(given) - allowed)
     if unknown:
@@ -30,11 +32,9 @@ def resolve_hyperparameters(model_type: ModelType, given: dict[str, HyperValue])
             ErrorCode.BAD_SPEC,
             f"Unknown setting {quoted(unknown)} for a {model_phrase(model_type)} model; allowed: {choices}.",
         )
-    resolved: dict[str, HyperValue] = {}
-    if model_type is ModelType.NEURAL_NETWORK:
-        resolved.update(NEURAL_NETWORK_DEFAULTS)
+    resolved = default_hyperparameters(model_type)
     for name, value in given.items():
-        if name in INTEGER_HYPERPARAMETERS and isinstance(value, float) and value.is_integer():
+        if HYPERPARAMETERS[name].kind is HyperKind.INT and isinstance(value, float) and value.is_integer():
             value = int(value)
         resolved[name] = value
     return resolved
@@ -65,7 +65,7 @@ def model_steps(
         from sklearn.linear_model import LinearRegression, Ridge
         from sklearn.preprocessing import PolynomialFeatures
 
-        poly = PolynomialFeatures(degree=params.get("degree", 2), include_bias=False)
+        poly = PolynomialFeatures(degree=params["degree"], include_bias=False)
         final = Ridge(alpha=params["alpha"], random_state=seed) if "alpha" in params else LinearRegression()
         return [("poly", poly), ("model", final)]
     if model_type is ModelType.LOGISTIC:

@@ -138,7 +138,7 @@ def _prepare(spec: TrainSpec, paths: JobPaths, reporter: Reporter) -> _Prepared:
     data = prepare_training(spec=spec, frame=frame)
     params = resolve_hyperparameters(spec.model_type, spec.hyperparameters)  # an unknown setting is refused here
     if spec.model_type is ModelType.POLYNOMIAL:
-        _check_polynomial_size(data, int(params.get("degree", 2)))
+        _check_polynomial_size(data, int(params["degree"]))
     for dropped in data.dropped:
         reporter.log(f"leaving out '{dropped.column}': {dropped.reason}")
 

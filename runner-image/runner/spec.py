@@ -7,7 +7,9 @@ builds specs with the very types the runner validates.
 
 from __future__ import annotations
 
+import copy
 import re
+from dataclasses import dataclass
 from enum import Enum, StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Union
@@ -117,8 +119,7 @@ class Validation(str, Enum):
     CROSS_VALIDATION = "cross_validation"
 
 
-# Which tasks each model serves, and the hyperparameter names it accepts. The host refuses
-# anything else before a container starts; the runner builds estimators from these only.
+# Which tasks each model serves. The host refuses anything else before a container starts.
 # MODEL_TASKS is in the order models are offered and listed: the common ones first.
 MODEL_TASKS: dict[ModelType, frozenset[TaskType]] = {
     ModelType.LINEAR: frozenset({TaskType.REGRESSION}),
@@ -134,55 +135,144 @@ MODEL_TASKS: dict[ModelType, frozenset[TaskType]] = {
     ModelType.NEURAL_NETWORK: frozenset(TaskType),
 }
 
-MODEL_HYPERPARAMETERS: dict[ModelType, frozenset[str]] = {
-    ModelType.LINEAR: frozenset(),
-    ModelType.RIDGE: frozenset({"alpha"}),
-    ModelType.LASSO: frozenset({"alpha", "max_iter"}),
-    ModelType.ELASTICNET: frozenset({"alpha", "l1_ratio", "max_iter"}),
-    ModelType.POLYNOMIAL: frozenset({"degree", "alpha"}),
-    ModelType.LOGISTIC: frozenset({"C", "max_iter"}),
-    ModelType.SVM: frozenset({"C", "kernel", "gamma", "epsilon"}),
-    ModelType.RANDOM_FOREST: frozenset(
-        {"n_estimators", "max_depth", "min_samples_split", "min_samples_leaf"}
-    ),
-    ModelType.GRADIENT_BOOSTING: frozenset(
-        {"n_estimators", "learning_rate", "max_depth", "subsample"}
-    ),
-    ModelType.HIST_GRADIENT_BOOSTING: frozenset(
-        {"max_iter", "learning_rate", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization"}
-    ),
-    ModelType.NEURAL_NETWORK: frozenset(
-        {"hidden_layers", "dropout", "epochs", "batch_size", "learning_rate", "patience"}
-    ),
-}
-
 HyperValue = Union[bool, int, float, str, list[int], None]
 
-# Settings that take whole numbers (scikit-learn reads a float min_samples_split as a fraction,
-# for one): the host refuses fractions, the runner turns 5.0 into 5.
-INTEGER_HYPERPARAMETERS = frozenset(
-    {
-        "n_estimators",
-        "max_depth",
-        "min_samples_split",
-        "min_samples_leaf",
-        "max_iter",
-        "degree",
-        "epochs",
-        "batch_size",
-        "patience",
-        "max_leaf_nodes",
-    }
-)
-# A neural network's settings where neither the request nor the configuration gives one.
-NEURAL_NETWORK_DEFAULTS: dict[str, HyperValue] = {
-    "hidden_layers": [64, 32],
-    "dropout": 0.2,
-    "epochs": 50,
-    "batch_size": 32,
-    "learning_rate": 0.001,
-    "patience": 10,
+
+class HyperKind(StrEnum):
+    """The kind of value a hyperparameter takes."""
+
+    # A whole number (scikit-learn reads a float min_samples_split as a fraction, for one): the
+    # host refuses fractions, the runner turns 5.0 into 5.
+    INT = "int"
+    FLOAT = "float"
+    STR = "str"  # one of its choices
+    INT_LIST = "list[int]"  # whole numbers, each within the range
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One hyperparameter: its kind and the values allowed. The configuration may override a
+    range or the choices (ml_engine.hyperparameter_ranges and hyperparameter_choices)."""
+
+    name: str
+    kind: HyperKind
+    low: float | None = None  # a number's range, or each item's of a list
+    high: float | None = None
+    choices: tuple[str, ...] = ()  # a text's allowed values
+    max_items: int | None = None  # a list's length
+    # A tuning search draws it; not the settings that change cost or shape more than fit.
+    tuned: bool = True
+
+    @property
+    def allowed(self) -> str:
+        """'10 to 500', 'linear or rbf', or '' (a list's items are not described)."""
+        if self.choices:
+            return " or ".join(self.choices)
+        if self.kind is HyperKind.INT_LIST or self.low is None or self.high is None:
+            return ""
+        return f"{_number_text(self.low)} to {_number_text(self.high)}"
+
+    def refusal(self, value: HyperValue) -> str | None:
+        """Why `value` is not allowed, or None when it is."""
+        if self.choices:
+            return None if value in self.choices else f"choose one of {', '.join(self.choices)}"
+        if self.kind is HyperKind.INT_LIST:
+            assert self.low is not None and self.high is not None and self.max_items is not None
+            if (
+                not isinstance(value, list)
+                or not 1 <= len(value) <= self.max_items
+                or not all(isinstance(v, int) and self.low <= v <= self.high for v in value)
+            ):
+                return (
+                    f"give 1 to {self.max_items} layer sizes between {_number_text(self.low)} and "
+                    f"{_number_text(self.high)}, like [64, 32]"
+                )
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "it must be a number"
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            return f"the allowed range is {self.allowed}"
+        if self.kind is HyperKind.INT and isinstance(value, float) and not value.is_integer():
+            return "it must be a whole number"
+        return None
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_INT, _FLOAT, _STR = HyperKind.INT, HyperKind.FLOAT, HyperKind.STR
+HYPERPARAMETERS: dict[str, Hyperparameter] = {
+    h.name: h
+    for h in (
+        Hyperparameter("n_estimators", _INT, 10, 500),
+        Hyperparameter("max_depth", _INT, 1, 50),
+        Hyperparameter("min_samples_split", _INT, 2, 100),
+        Hyperparameter("min_samples_leaf", _INT, 1, 100),
+        Hyperparameter("max_leaf_nodes", _INT, 2, 256),
+        Hyperparameter("max_iter", _INT, 10, 100_000, tuned=False),
+        Hyperparameter("learning_rate", _FLOAT, 0.001, 0.5),
+        Hyperparameter("subsample", _FLOAT, 0.1, 1.0),
+        Hyperparameter("l2_regularization", _FLOAT, 0.0, 10.0),
+        Hyperparameter("alpha", _FLOAT, 0.0001, 10.0),
+        Hyperparameter("l1_ratio", _FLOAT, 0.0, 1.0),
+        Hyperparameter("degree", _INT, 1, 5, tuned=False),
+        Hyperparameter("C", _FLOAT, 0.001, 100.0),
+        Hyperparameter("kernel", _STR, choices=("linear", "rbf", "poly", "sigmoid")),
+        Hyperparameter("gamma", _STR, choices=("scale", "auto")),
+        Hyperparameter("epsilon", _FLOAT, 0.0, 10.0),
+        Hyperparameter("hidden_layers", HyperKind.INT_LIST, 1, 1024, max_items=5, tuned=False),
+        Hyperparameter("dropout", _FLOAT, 0.0, 0.9),
+        Hyperparameter("epochs", _INT, 10, 200, tuned=False),
+        Hyperparameter("batch_size", _INT, 8, 128, tuned=False),
+        Hyperparameter("patience", _INT, 1, 50, tuned=False),
+    )
 }
+
+# The hyperparameters each model accepts, each with its built-in default or None (the estimator's
+# own). The host refuses any other name before a container starts; the runner builds estimators
+# from these only. ml_engine.default_hyperparameters may override a default; these are
+# deliberately not all scikit-learn's (a forest's max_depth is 10, a logistic's max_iter 1000).
+MODEL_HYPERPARAMETER_DEFAULTS: dict[ModelType, dict[str, HyperValue]] = {
+    ModelType.LINEAR: {},
+    ModelType.RIDGE: {"alpha": 1.0},
+    ModelType.LASSO: {"alpha": 1.0, "max_iter": None},
+    ModelType.ELASTICNET: {"alpha": 1.0, "l1_ratio": 0.5, "max_iter": None},
+    ModelType.POLYNOMIAL: {"degree": 2, "alpha": None},  # with alpha: a ridge on the terms
+    ModelType.LOGISTIC: {"max_iter": 1000, "C": 1.0},
+    ModelType.SVM: {"kernel": "rbf", "C": 1.0, "gamma": None, "epsilon": None},
+    ModelType.RANDOM_FOREST: {"n_estimators": 100, "max_depth": 10, "min_samples_split": 2, "min_samples_leaf": None},
+    ModelType.GRADIENT_BOOSTING: {"n_estimators": 100, "learning_rate": 0.1, "max_depth": 3, "subsample": None},
+    ModelType.HIST_GRADIENT_BOOSTING: {
+        "max_iter": 100,
+        "learning_rate": 0.1,
+        "max_depth": None,
+        "max_leaf_nodes": None,
+        "min_samples_leaf": None,
+        "l2_regularization": None,
+    },
+    ModelType.NEURAL_NETWORK: {
+        "hidden_layers": [64, 32],
+        "dropout": 0.2,
+        "epochs": 50,
+        "batch_size": 32,
+        "learning_rate": 0.001,
+        "patience": 10,
+    },
+}
+MODEL_HYPERPARAMETERS: dict[ModelType, frozenset[str]] = {
+    model: frozenset(names) for model, names in MODEL_HYPERPARAMETER_DEFAULTS.items()
+}
+
+
+def default_hyperparameters(model_type: ModelType) -> dict[str, HyperValue]:
+    """A model's built-in defaults (a fresh copy), without the ones left to the estimator."""
+    return {
+        name: copy.deepcopy(value)
+        for name, value in MODEL_HYPERPARAMETER_DEFAULTS[model_type].items()
+        if value is not None
+    }
+
 
 # How people read each model type: a label for headings and buttons, a phrase inside sentences.
 _MODEL_NAMES: dict[ModelType, tuple[str, str]] = {

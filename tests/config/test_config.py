@@ -6,6 +6,7 @@ import pytest
 
 from config import load_settings
 from errors import ConfigError
+from runner.spec import HYPERPARAMETERS, ModelType
 
 
 def test_plan_defaults_are_the_shipped_values() -> None:
@@ -15,13 +16,50 @@ def test_plan_defaults_are_the_shipped_values() -> None:
     assert settings.quotas.max_models_per_user == 50
     assert settings.quotas.max_model_size_mb == 100
     assert settings.ml_engine.min_training_samples == 10
-    assert settings.ml_engine.default_hyperparameters["random_forest"] == {
+    assert settings.ml_engine.defaults(ModelType.RANDOM_FOREST) == {
         "n_estimators": 100,
         "max_depth": 10,
         "min_samples_split": 2,
     }
-    assert settings.ml_engine.hyperparameter_ranges["n_estimators"] == (10, 500)
+    n_estimators = settings.ml_engine.hyperparameter("n_estimators")
+    assert (n_estimators.low, n_estimators.high) == (10, 500)
     assert settings.telegram.token is None and settings.anthropic.api_key is None
+
+
+def test_hyperparameter_overrides_go_over_the_built_in_table() -> None:
+    ml = load_settings(
+        env={},
+        overrides={
+            "ml_engine": {
+                "default_hyperparameters": {"random_forest": {"n_estimators": 300}},
+                "hyperparameter_ranges": {"n_estimators": [10, 1000]},
+                "hyperparameter_choices": {"kernel": ["linear", "rbf"]},
+            }
+        },
+    ).ml_engine
+    assert ml.defaults(ModelType.RANDOM_FOREST) == {"n_estimators": 300, "max_depth": 10, "min_samples_split": 2}
+    assert ml.defaults(ModelType.GRADIENT_BOOSTING)["n_estimators"] == 100
+    assert ml.hyperparameter("n_estimators").refusal(1000) is None
+    assert ml.hyperparameter("kernel").refusal("sigmoid") == "choose one of linear, rbf"
+    # The built-in table itself is untouched.
+    assert HYPERPARAMETERS["n_estimators"].high == 500 and "sigmoid" in HYPERPARAMETERS["kernel"].choices
+
+
+@pytest.mark.parametrize(
+    ("ml_engine", "why"),
+    [
+        ({"default_hyperparameters": {"ridge": {"n_estimators": 10}}}, "a ridge model has no hyperparameter n_est"),
+        ({"default_hyperparameters": {"random_forest": {"n_estimators": 5}}}, "the allowed range is 10 to 500"),
+        ({"default_hyperparameters": {"boosted_trees": {}}}, "default_hyperparameters.boosted_trees"),
+        ({"hyperparameter_ranges": {"trees": [1, 2]}}, "there is no hyperparameter trees"),
+        ({"hyperparameter_ranges": {"kernel": [1, 2]}}, "kernel takes no range"),
+        ({"hyperparameter_ranges": {"alpha": [2, 1]}}, "the range of alpha is empty"),
+        ({"hyperparameter_choices": {"alpha": ["big"]}}, "alpha takes no choices"),
+    ],
+)
+def test_hyperparameter_overrides_are_checked_against_the_table(ml_engine, why) -> None:
+    with pytest.raises(ConfigError, match=why):
+        load_settings(env={}, overrides={"ml_engine": ml_engine})
 
 
 def test_environment_supplies_secrets_and_data_dir(tmp_path: Path) -> None:

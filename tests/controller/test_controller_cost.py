@@ -18,7 +18,7 @@ ROWS = [100, 1_000, 10_000, 100_000, 1_000_000]
 
 @pytest.mark.parametrize("model", list(ModelType), ids=lambda m: m.value)
 def test_estimates_grow_with_the_rows(model: ModelType, settings) -> None:
-    params = settings.ml_engine.default_hyperparameters.get(model.value, {})
+    params = settings.ml_engine.defaults(model)
     for task in MODEL_TASKS[model]:
         for folds in (None, 5):
             seconds = [

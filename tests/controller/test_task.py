@@ -6,7 +6,18 @@ from pydantic import ValidationError
 from config import load_settings
 from errors import TaskError
 from controller.task import Task, build_spec, describe_hyperparameters, retrain_task
-from runner.spec import ColumnSummary, DatasetSummary, ModelType, PredictSpec, Scaling, TrainSpec, Validation
+from runner.spec import (
+    HYPERPARAMETERS,
+    MODEL_HYPERPARAMETERS,
+    ColumnSummary,
+    DatasetSummary,
+    ModelType,
+    PredictSpec,
+    Scaling,
+    TrainSpec,
+    Validation,
+    default_hyperparameters,
+)
 from store import JobKind
 
 ML = load_settings(env={}).ml_engine
@@ -21,13 +32,43 @@ def spec_for(**fields) -> TrainSpec:
     return spec
 
 
-def test_defaults_come_from_config() -> None:
+def test_defaults_come_from_the_built_in_table() -> None:
     spec = spec_for()
     assert spec.hyperparameters == {"n_estimators": 100, "max_depth": 10, "min_samples_split": 2}
     assert spec.test_size == 0.2 and spec.cv_folds == 5
     assert spec.validation is Validation.HOLD_OUT
     assert spec.preprocessing.scaling is Scaling.STANDARD
     assert spec.min_training_samples == 10
+
+
+@pytest.mark.parametrize("model", list(ModelType), ids=lambda m: m.value)
+def test_every_built_in_default_is_a_setting_it_allows(model: ModelType) -> None:
+    spec = spec_for(model_type=model)
+    assert spec.hyperparameters == default_hyperparameters(model)
+    assert set(spec.hyperparameters) <= MODEL_HYPERPARAMETERS[model] <= set(HYPERPARAMETERS)
+
+
+def test_configured_overrides_change_defaults_ranges_and_messages() -> None:
+    ml = load_settings(
+        env={},
+        overrides={
+            "ml_engine": {
+                "default_hyperparameters": {"random_forest": {"n_estimators": 300}},
+                "hyperparameter_ranges": {"n_estimators": [10, 1000], "max_depth": [1, 20]},
+            }
+        },
+    ).ml_engine
+    spec = build_spec(Task.train(user_id="u1", target_column="y", model_type="random_forest"), ml=ml, **IDS)
+    assert spec.hyperparameters == {"n_estimators": 300, "max_depth": 10, "min_samples_split": 2}
+    with pytest.raises(TaskError) as info:
+        build_spec(
+            Task.train(user_id="u1", target_column="y", model_type="random_forest", hyperparameters={"max_depth": 30}),
+            ml=ml,
+            **IDS,
+        )
+    assert "the allowed range is 1 to 20" in info.value.user_message
+    tuned = build_spec(Task.train(user_id="u1", target_column="y", model_type="random_forest", tune=True), ml=ml, **IDS)
+    assert tuned.tuning is not None and tuned.tuning.space["n_estimators"].high == 1000
 
 
 def test_user_values_override_defaults_and_travel_as_data() -> None:
