@@ -43,7 +43,7 @@ def resolve_hyperparameters(model_type: ModelType, given: dict[str, HyperValue])
 def model_steps(
     model_type: ModelType, task: TaskType, params: dict[str, Any], *, seed: int
 ) -> list[tuple[str, Any]]:
-    """The pipeline steps after preprocessing for a scikit-learn model."""
+    """The pipeline steps after preprocessing: the model (a polynomial's feature expansion first)."""
     regression = task is TaskType.REGRESSION
     if model_type is ModelType.LINEAR:
         from sklearn.linear_model import LinearRegression
@@ -113,4 +113,4 @@ def model_steps(
         from runner._neural import NeuralNetwork
 
         return [("model", NeuralNetwork(task=task, **params, seed=seed))]
-    raise JobError(ErrorCode.UNSUPPORTED_MODEL, f"A {model_type.value} model is not a scikit-learn model.")
+    raise JobError(ErrorCode.UNSUPPORTED_MODEL, f"No estimator is built for a {model_type.value} model.")
