@@ -48,7 +48,7 @@ import pandas as pd
 
 from config import Settings, load_settings
 from config.log import configure_logging
-from controller import Controller, JobStarted, Task, build_spec
+from controller import Controller, JobStarted, Task, TrainRequest, build_spec
 from runner import spec as contract
 from runner.cli import main as runner_main
 from store import DatasetRecord, Store
@@ -168,8 +168,8 @@ async def _pool_full(controller: Controller) -> None:
         await asyncio.sleep(0.05)
 
 
-def _train(user: str, dataset: DatasetRecord, model: str = "linear", **extra: Any) -> Task:
-    return Task.train(user_id=user, model_type=model, dataset_id=dataset.dataset_id, target_column="y", **extra)
+def _train(user: str, dataset: DatasetRecord, model: str = "linear", **extra: Any) -> TrainRequest:
+    return TrainRequest(user_id=user, model_type=model, dataset_id=dataset.dataset_id, target_column="y", **extra)
 
 
 def _cpu_times() -> tuple[int, int]:
@@ -206,7 +206,7 @@ async def bench_runtime(runtime: str, sizes: list[int], work: Path) -> dict[str,
             cold = {}
             for rows in [TINY_ROWS, *sizes]:
                 cold[rows] = await _timed(controller, _train("bench", datasets[str(rows)]))
-            forest = Task.train(user_id="bench", model_type="random_forest", dataset_id=datasets["diamonds"].dataset_id,
+            forest = TrainRequest(user_id="bench", model_type="random_forest", dataset_id=datasets["diamonds"].dataset_id,
                                 target_column="price", hyperparameters={"n_estimators": 50})
             figures["forest"] = {"cold": {}, "warm": {}, "in-process": {}}
             figures["forest_seconds"] = {"cold": await _timed(controller, forest, figures["forest"]["cold"])}

@@ -60,7 +60,7 @@ from errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobSaved, JobStarted
 from controller._compare import start_comparison
-from controller.task import Task, retrain_task
+from controller.task import Task, TrainRequest, retrain_task
 from runner.spec import ModelType, Result
 from store import DatasetRecord, JobKind, JobRecord, Store
 
@@ -118,7 +118,7 @@ class _Question:
 class _Offer:
     """A training refused for its cost, and the changes that would fit (buttons `serial`)."""
 
-    task: Task
+    task: TrainRequest
     changes: tuple[dict[str, object], ...]
     serial: int
 
@@ -651,7 +651,7 @@ class Dialogue:
                 Text(f"Which column should the tuned model predict? For example: /tune {request.model.value} {columns[-1]}")
             )
             return
-        task = Task.train(
+        task = TrainRequest(
             user_id=message.user_id,
             model_type=request.model,
             dataset_id=dataset.dataset_id,
@@ -669,7 +669,7 @@ class Dialogue:
             await sink.send(Text("That choice is no longer open."))
             return
         chat.offer = None
-        task = Task.model_validate({**offer.task.model_dump(), **offer.changes[int(index)]})
+        task = TrainRequest.model_validate({**offer.task.model_dump(), **offer.changes[int(index)]})
         await self._submit(message, chat, sink, task, header=_train_header(task.model_type, task.target_column or ""))
 
     async def _watch(self, handle: JobHandle, chat: _Chat, sink: Sink, *, header: str, news: str) -> None:

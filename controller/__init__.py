@@ -1,7 +1,7 @@
 """The controller: turns validated tasks into jobs, each run in one throwaway container.
 
     async with Controller(settings=settings, store=store) as controller:
-        handle = await controller.submit(Task.train(user_id="42", model_type="random_forest",
+        handle = await controller.submit(TrainRequest(user_id="42", model_type="random_forest",
                                                     dataset_id=dataset.dataset_id, target_column="y"))
         async for event in handle.events():   # JobQueued, JobStarted, JobProgress..., [JobSaved,] JobFinished
             ...
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from controller._events import JobEvent, JobFinished, JobOutcome, JobProgress, JobQueued, JobSaved, JobStarted
     from controller._lock import ControllerRunning
     from controller._swarm import SwarmBackend
-    from controller.task import Task, build_spec
+    from controller.task import PredictRequest, Task, TrainRequest, build_spec
 
 # Loaded on first use, so that `controller.cli` can register its commands without docker.
 _HOMES = {
@@ -40,7 +40,9 @@ _HOMES = {
     "JobStarted": "controller._events",
     "ControllerRunning": "controller._lock",
     "SwarmBackend": "controller._swarm",
+    "PredictRequest": "controller.task",
     "Task": "controller.task",
+    "TrainRequest": "controller.task",
     "build_spec": "controller.task",
 }
 

@@ -27,7 +27,7 @@ from controller._events import JobOutcome, JobProgress, JobQueued, JobSaved, Job
 from controller._execute import failure_fields
 from controller._lock import ControllerLock, live_instance
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
-from controller.task import Task
+from controller.task import PredictRequest, Task, TrainRequest
 from store import DatasetRecord, JobRecord, JobState, Store
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ _ADMIN_SWEEP_MIN_AGE_SECONDS = 3600
 # ------------------------------------------------------------------ job
 
 async def _job_train(args: argparse.Namespace, settings: Settings) -> int:
-    def task(dataset: DatasetRecord) -> Task:
-        return Task.train(
+    def task(dataset: DatasetRecord) -> TrainRequest:
+        return TrainRequest(
             user_id=args.user,
             model_type=args.model,
             dataset_id=dataset.dataset_id,
@@ -58,7 +58,7 @@ async def _job_predict(args: argparse.Namespace, settings: Settings) -> int:
     return await _run_one(
         settings,
         args,
-        lambda dataset: Task.predict(user_id=args.user, model_id=args.model, dataset_id=dataset.dataset_id),
+        lambda dataset: PredictRequest(user_id=args.user, model_id=args.model, dataset_id=dataset.dataset_id),
         # An unknown model is refused before the file is read.
         check=lambda store: store.get_model(user_id=args.user, model_id=args.model),
     )

@@ -19,7 +19,7 @@ from config import Settings
 from errors import CostError, JobError, TaskError
 from controller._controller import Controller, JobHandle
 from controller._cost import job_seconds, workload
-from controller.task import Task, build_spec
+from controller.task import Task, TrainRequest, build_spec
 from runner.spec import (
     ColumnKind,
     DatasetSummary,
@@ -162,7 +162,7 @@ async def start_comparison(
     candidates: list[Candidate] = []
     skipped: list[tuple[ModelType, str]] = []
     for model in models:
-        task = Task.train(
+        task = TrainRequest(
             user_id=user_id,
             model_type=model,
             learning_task=kind,

@@ -1,6 +1,6 @@
 """The validated task: what a user asked for, as data. The parser fills it; the controller runs it.
 
-`Task` carries the plan's fields. `build_spec` merges the configured defaults, refuses unknown
+`TrainRequest | PredictRequest` (`Task`) carries the plan's fields. `build_spec` merges the configured defaults, refuses unknown
 hyperparameters and values out of range with a message that names what is allowed, and returns
 the runner's job spec. Nothing here ever becomes code.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,7 +42,16 @@ from runner.spec import (
     model_phrases,
 )
 
-__all__ = ["PreprocessingRequest", "Task", "build_spec", "describe_hyperparameters", "ingest_spec", "retrain_task"]
+__all__ = [
+    "PredictRequest",
+    "PreprocessingRequest",
+    "Task",
+    "TrainRequest",
+    "build_spec",
+    "describe_hyperparameters",
+    "ingest_spec",
+    "retrain_task",
+]
 
 # A numeric target with more distinct values than both of these is a quantity, not classes
 # (0/1 flags and small integer codes stay classes).
@@ -59,16 +68,21 @@ class PreprocessingRequest(BaseModel):
     missing_strategy: MissingStrategy | None = None
 
 
-class Task(BaseModel):
-    """One request: a training or a prediction with a saved model."""
+class _Request(BaseModel):
+    """Whose request it is, about which table; None: not known yet."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal[JobKind.TRAIN, JobKind.PREDICT]
     user_id: str
     conversation_id: str = ""
     dataset_id: str | None = None
-    # Training
+
+
+class TrainRequest(_Request):
+    """A training. The parser fills it in as questions are answered, so the model and the target
+    may still be None; `build_spec` refuses them missing."""
+
+    kind: Literal[JobKind.TRAIN] = JobKind.TRAIN
     model_type: ModelType | None = None
     learning_task: TaskType | None = None  # regression/classification; None: from the target
     target_column: str | None = None
@@ -84,19 +98,18 @@ class Task(BaseModel):
     seed: int | None = None  # None: the runner's default
     # A retrain: the earlier model, scored on the new model's test rows (see `retrain_task`).
     reference_model_id: str | None = None
-    # Prediction
+
+
+class PredictRequest(_Request):
+    """A prediction with a saved model; `model_id` None until the user names one."""
+
+    kind: Literal[JobKind.PREDICT] = JobKind.PREDICT
     model_id: str | None = None
     return_probabilities: bool = True
 
-    @classmethod
-    def train(cls, *, user_id: str, model_type: ModelType | str, **fields: Any) -> Task:
-        """A training task."""
-        return cls(kind=JobKind.TRAIN, user_id=user_id, model_type=ModelType(model_type), **fields)
 
-    @classmethod
-    def predict(cls, *, user_id: str, model_id: str, **fields: Any) -> Task:
-        """A prediction task with a saved model."""
-        return cls(kind=JobKind.PREDICT, user_id=user_id, model_id=model_id, **fields)
+# One request: a training or a prediction with a saved model, told apart by `kind`.
+Task = Annotated[TrainRequest | PredictRequest, Field(discriminator="kind")]
 
 
 def retrain_task(
@@ -107,7 +120,7 @@ def retrain_task(
     dataset_id: str,
     summary: DatasetSummary,
     conversation_id: str = "",
-) -> Task:
+) -> TrainRequest:
     """The training that made a saved model (its `metadata`), again on another table, scored
     against that model on the new test rows; TaskError naming the columns the table lacks."""
     needed = [str(metadata["target_column"]), *map(str, metadata["feature_columns"])]
@@ -124,9 +137,9 @@ def retrain_task(
         )
     split = metadata.get("split") or {}
     preprocessing = metadata.get("preprocessing") or {}
-    return Task.train(
+    return TrainRequest(
         user_id=user_id,
-        model_type=str(metadata["model_type"]),
+        model_type=ModelType(metadata["model_type"]),
         dataset_id=dataset_id,
         conversation_id=conversation_id,
         learning_task=metadata.get("task_type"),
@@ -163,7 +176,7 @@ def ingest_spec(*, job_id: str, user_id: str, filename: str, uploads: UploadSett
 
 
 def build_spec(
-    task: Task,
+    task: TrainRequest | PredictRequest,
     *,
     ml: MLSettings,
     job_id: str,
@@ -178,7 +191,7 @@ def build_spec(
     with a `time_limit_seconds` too, so is a training estimated to take longer (CostError, with
     offers that would fit).
     """
-    if task.kind is JobKind.PREDICT:
+    if isinstance(task, PredictRequest):
         return PredictSpec(
             job_id=job_id,
             model_id=model_id,
@@ -258,7 +271,7 @@ def _tuning(model_type: ModelType, ml: MLSettings) -> Tuning:
     return Tuning(candidates=ml.tune_candidates, space=space)
 
 
-def _refuse_id_target(task: Task, summary: DatasetSummary) -> None:
+def _refuse_id_target(task: TrainRequest, summary: DatasetSummary) -> None:
     """A target that names or numbers the rows, as the table's ingest job found (the reason such
     a column is dropped as a feature), has nothing to learn."""
     column = next((c for c in summary.columns if c.name == task.target_column), None)
@@ -269,7 +282,7 @@ def _refuse_id_target(task: Task, summary: DatasetSummary) -> None:
         )
 
 
-def _refuse_quantity_as_classes(task: Task, summary: DatasetSummary) -> None:
+def _refuse_quantity_as_classes(task: TrainRequest, summary: DatasetSummary) -> None:
     """A classifier on a numeric target with many distinct values would treat each number as a class."""
     assert task.model_type is not None
     asked = {task.learning_task} if task.learning_task else MODEL_TASKS[task.model_type]

@@ -29,7 +29,7 @@ from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, Parser, TableInfo
 from config import AnthropicSettings
 from config.log import get_logger
-from controller.task import Task
+from controller.task import PredictRequest, TrainRequest
 from runner.spec import MODEL_HYPERPARAMETERS, PlotKind
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def _tool_input_model() -> type[BaseModel]:
         "group_by": (str | None, Field(None, description=_DESCRIPTIONS["group_by"])),
     }
     for name in _TASK_FIELDS:
-        task_field = Task.model_fields[name]
+        task_field = {**PredictRequest.model_fields, **TrainRequest.model_fields}[name]
         # The Task's type with its bounds (gt, le, ...), optional: null means "not said".
         annotation: Any = task_field.annotation | None
         if task_field.metadata:

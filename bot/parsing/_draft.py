@@ -3,7 +3,7 @@
 `resolve` turns the column names as written into the table's own names (or questions), sets the
 feature list for "everything except X", and asks for what is missing: the target, the model
 type (offering the models that fit the target), the model id. It is idempotent, so an answer
-is put in place and the draft simply resolved again. `to_task` makes the validated Task.
+is put in place and the draft simply resolved again. `to_task` makes the validated request.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from bot.parsing._columns import Match, match_column
 from bot.parsing._types import Draft, Intent, Question, TableInfo
 from errors import TaskError
-from controller.task import Task
+from controller.task import PredictRequest, Task, TrainRequest
 from runner.spec import MODEL_TASKS, ModelType, TaskType, model_phrase, models_for
 
 _TARGET_NAME = re.compile(
@@ -236,7 +236,7 @@ def _resolve_model_id(draft: Draft, model_ids: list[str], latest_model: bool) ->
 
 
 def to_task(draft: Draft, *, user_id: str, dataset_id: str | None, conversation_id: str = "") -> Task:
-    """The validated Task of a complete TRAIN or PREDICT draft.
+    """The validated request of a complete TRAIN or PREDICT draft.
 
     Raises TaskError (with a user_message) when the draft cannot become a task, e.g. a
     prediction when the user has no model, or a value the task does not allow.
@@ -251,8 +251,7 @@ def to_task(draft: Draft, *, user_id: str, dataset_id: str | None, conversation_
                     "exclusions without a table",
                     user_message="Send me the table first, then tell me what to train.",
                 )
-            fields = dict(draft.fields)
-            return Task.train(model_type=fields.pop("model_type"), **common, **fields)
+            return TrainRequest(**common, **draft.fields)
         if draft.intent is Intent.PREDICT:
             if draft.model_id is None:
                 raise TaskError(
@@ -260,7 +259,7 @@ def to_task(draft: Draft, *, user_id: str, dataset_id: str | None, conversation_
                     user_message="You have no models yet. Train one first, then ask for predictions.",
                 )
             extra = {k: v for k, v in draft.fields.items() if k == "return_probabilities"}
-            return Task.predict(model_id=draft.model_id, **common, **extra)
+            return PredictRequest(model_id=draft.model_id, **common, **extra)
     except ValidationError as exc:
         raise TaskError(str(exc), user_message=_refusal(exc)) from exc
     raise ValueError(f"a {draft.intent.value} request is not a task")

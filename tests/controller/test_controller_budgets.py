@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from errors import JobKilled
-from controller import Controller, DockerBackend, Task
+from controller import Controller, DockerBackend, TrainRequest
 from controller._execute import JobContext, _prepare, release_job_dir
 from runner.spec import IngestSpec
 from store import ExitReason, JobKind, JobState, Store
@@ -101,7 +101,7 @@ async def test_a_job_killed_from_outside_is_not_called_out_of_memory(
     dataset = upload("gina", regression_frame(5000))
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(
+            TrainRequest(
                 user_id="gina",
                 model_type="random_forest",
                 dataset_id=dataset.dataset_id,
@@ -222,7 +222,7 @@ async def test_a_model_too_large_for_the_output_cap_is_reported_as_such(
         dataset = store_table(store, user_id="hank", frame=regression_frame(3000))
         async with Controller(settings=settings, store=store) as controller:
             handle = await controller.submit(
-                Task.train(
+                TrainRequest(
                     user_id="hank",
                     model_type="random_forest",
                     dataset_id=dataset.dataset_id,

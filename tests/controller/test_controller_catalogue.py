@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from controller import Controller, Task
+from controller import Controller, PredictRequest, TrainRequest
 from runner.spec import MODEL_TASKS, ModelType, TaskType
 
 pytestmark = pytest.mark.docker
@@ -54,7 +54,7 @@ async def test_every_model_type_trains_and_predicts_in_a_container(
         async def train_and_predict(model: ModelType, task: TaskType):
             dataset, target = tables[task]
             handle = await controller.submit(
-                Task.train(
+                TrainRequest(
                     user_id="cat",
                     model_type=model,
                     learning_task=task,
@@ -64,7 +64,7 @@ async def test_every_model_type_trains_and_predicts_in_a_container(
             )
             trained = await handle.result()
             handle = await controller.submit(
-                Task.predict(user_id="cat", model_id=trained.model.model_id, dataset_id=scoring.dataset_id)
+                PredictRequest(user_id="cat", model_id=trained.model.model_id, dataset_id=scoring.dataset_id)
             )
             return trained, await handle.result()
 

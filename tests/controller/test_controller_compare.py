@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from errors import QuotaError, TaskError
-from controller import Controller, Task
+from controller import Controller, TrainRequest
 from controller._compare import CANDIDATES, cv_score, start_comparison
 from runner.spec import ModelType, TaskType
 
@@ -67,7 +67,7 @@ async def test_another_users_job_starts_before_a_comparison_finishes(settings, s
         )
         running = asyncio.create_task(comparison.run())
         single = await controller.submit(
-            Task.train(user_id="bob", model_type="linear", dataset_id=theirs.dataset_id, target_column="price")
+            TrainRequest(user_id="bob", model_type="linear", dataset_id=theirs.dataset_id, target_column="price")
         )
         await single.result()
         assert not running.done()  # bob's job started, and even finished, while amy's compare ran

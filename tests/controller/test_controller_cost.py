@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from errors import CostError
-from controller import Controller, JobProgress, Task
+from controller import Controller, JobProgress, TrainRequest
 from controller._cost import Workload, estimate_fit_seconds
 from runner.spec import MODEL_TASKS, ModelType
 
@@ -46,7 +46,7 @@ async def test_an_svm_on_a_large_table_is_refused_before_any_container_with_what
     settings, store, upload, job_containers
 ) -> None:
     dataset = upload("ivy", _wide(50_000))
-    svm = Task.train(user_id="ivy", model_type="svm", dataset_id=dataset.dataset_id, target_column="y")
+    svm = TrainRequest(user_id="ivy", model_type="svm", dataset_id=dataset.dataset_id, target_column="y")
     async with Controller(settings=settings, store=store) as controller:
         with pytest.raises(CostError) as refused:
             await controller.submit(svm)
@@ -66,7 +66,7 @@ async def test_an_svm_on_a_large_table_is_refused_before_any_container_with_what
         # Each offer passes the same check. A small sample shows what taking one does: the runner
         # trains on that many rows (small, so the test does not hang on the machine's load).
         for _, change in refused.value.offers:
-            accepted = await controller.submit(Task.model_validate({**svm.model_dump(), **change}))
+            accepted = await controller.submit(TrainRequest.model_validate({**svm.model_dump(), **change}))
             assert await controller.cancel(job_id=accepted.job_id, user_id="ivy")
         handle = await controller.submit(svm.model_copy(update={"sample_rows": 1_000}))
         outcome = await handle.result()
@@ -84,7 +84,7 @@ async def test_normal_jobs_pass_and_their_progress_moves_or_says_it_cannot(
         messages = {}
         for model in ("random_forest", "svm"):
             handle = await controller.submit(
-                Task.train(user_id="jon", model_type=model, dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="jon", model_type=model, dataset_id=dataset.dataset_id, target_column="price")
             )
             messages[model] = [e.message async for e in handle.events() if isinstance(e, JobProgress)]
             await handle.result()

@@ -26,7 +26,8 @@ from controller import (
     JobFinished,
     JobProgress,
     JobStarted,
-    Task,
+    PredictRequest,
+    TrainRequest,
 )
 from runner.pipeline import build_pipeline, prepare_training
 from runner.spec import TrainSpec
@@ -50,7 +51,7 @@ async def test_train_then_predict_matches_the_same_pipeline_fitted_in_process(
     dataset = upload("alice", frame)
     async with Controller(settings=settings, store=store) as controller:
         train = await controller.submit(
-            Task.train(
+            TrainRequest(
                 user_id="alice", model_type="linear", dataset_id=dataset.dataset_id, target_column="price"
             )
         )
@@ -60,7 +61,7 @@ async def test_train_then_predict_matches_the_same_pipeline_fitted_in_process(
         new_rows = regression_frame(40, seed=7).drop(columns=["price"])
         scoring = upload("alice", new_rows, "new.csv.parquet")
         predict = await controller.submit(
-            Task.predict(user_id="alice", model_id=trained.model.model_id, dataset_id=scoring.dataset_id)
+            PredictRequest(user_id="alice", model_id=trained.model.model_id, dataset_id=scoring.dataset_id)
         )
         predicted = await predict.result()
 
@@ -68,10 +69,10 @@ async def test_train_then_predict_matches_the_same_pipeline_fitted_in_process(
         bobs = upload("bob", new_rows)
         with pytest.raises(NotFoundError) as theirs:
             await controller.submit(
-                Task.predict(user_id="bob", model_id=trained.model.model_id, dataset_id=bobs.dataset_id)
+                PredictRequest(user_id="bob", model_id=trained.model.model_id, dataset_id=bobs.dataset_id)
             )
         with pytest.raises(NotFoundError) as nobodys:
-            await controller.submit(Task.predict(user_id="bob", model_id="model_00000000", dataset_id=bobs.dataset_id))
+            await controller.submit(PredictRequest(user_id="bob", model_id="model_00000000", dataset_id=bobs.dataset_id))
         assert theirs.value.user_message.replace(trained.model.model_id, "ID") == nobodys.value.user_message.replace(
             "model_00000000", "ID"
         )
@@ -125,7 +126,7 @@ async def test_hostile_column_names_train_and_predict_like_any_other(
     async with Controller(settings=settings, store=store) as controller:
         trained = await (
             await controller.submit(
-                Task.train(
+                TrainRequest(
                     user_id="mallory",
                     model_type="random_forest",
                     dataset_id=dataset.dataset_id,
@@ -136,7 +137,7 @@ async def test_hostile_column_names_train_and_predict_like_any_other(
         ).result()
         predicted = await (
             await controller.submit(
-                Task.predict(user_id="mallory", model_id=trained.model.model_id, dataset_id=dataset.dataset_id)
+                PredictRequest(user_id="mallory", model_id=trained.model.model_id, dataset_id=dataset.dataset_id)
             )
         ).result()
 
@@ -156,7 +157,7 @@ async def test_the_runners_refusal_comes_back_as_bad_input_with_its_own_message(
     dataset = upload("carol", regression_frame(60))
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(
+            TrainRequest(
                 user_id="carol",
                 model_type="linear",
                 dataset_id=dataset.dataset_id,
@@ -184,7 +185,7 @@ async def test_a_job_past_its_time_limit_is_killed_and_reported_as_a_timeout(
     dataset = upload("dave", heavy_frame(20_000))
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(
+            TrainRequest(
                 user_id="dave",
                 model_type="random_forest",
                 dataset_id=dataset.dataset_id,
@@ -209,7 +210,7 @@ async def test_a_job_past_its_memory_cap_is_reported_as_out_of_memory(
     dataset = upload("erin", heavy_frame(300_000, 30))
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(user_id="erin", model_type="random_forest", dataset_id=dataset.dataset_id, target_column="label")
+            TrainRequest(user_id="erin", model_type="random_forest", dataset_id=dataset.dataset_id, target_column="label")
         )
         with pytest.raises(JobOutOfMemory) as killed:
             await handle.result()
@@ -228,7 +229,7 @@ async def test_a_bad_hyperparameter_is_refused_before_any_container_starts(
         for hyperparameters in ({"n_estimators": 100_000}, {"n_estimators": "many"}, {"kernel": "rbf"}):
             with pytest.raises(TaskError) as refused:
                 await controller.submit(
-                    Task.train(
+                    TrainRequest(
                         user_id="frank",
                         model_type="random_forest",
                         dataset_id=dataset.dataset_id,
@@ -239,7 +240,7 @@ async def test_a_bad_hyperparameter_is_refused_before_any_container_starts(
             assert refused.value.user_message
         with pytest.raises(NotFoundError):
             await controller.submit(
-                Task.train(user_id="frank", model_type="linear", dataset_id="ds_000000000000", target_column="price")
+                TrainRequest(user_id="frank", model_type="linear", dataset_id="ds_000000000000", target_column="price")
             )
     assert not store.list_jobs(user_id="frank")
     assert not job_containers()
@@ -252,7 +253,7 @@ async def test_a_classifier_asked_for_a_quantity_is_refused_before_any_container
     async with Controller(settings=settings, store=store) as controller:
         with pytest.raises(TaskError) as refused:
             await controller.submit(
-                Task.train(user_id="fran", model_type="logistic", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="fran", model_type="logistic", dataset_id=dataset.dataset_id, target_column="price")
             )
     assert refused.value.user_message.startswith(
         "'price' has 60 different numbers, so it is a quantity to predict, not classes; use a regression model"
@@ -266,7 +267,7 @@ async def test_waiting_cap_and_cancelling_queued_and_running_jobs(
     settings, store, upload, heavy_frame, job_containers
 ) -> None:
     dataset = upload("gina", heavy_frame(20_000))
-    task = Task.train(
+    task = TrainRequest(
         user_id="gina",
         model_type="random_forest",
         dataset_id=dataset.dataset_id,
@@ -305,7 +306,7 @@ async def test_the_model_quota_counts_trainings_in_flight(
     settings, store, upload, regression_frame, job_containers
 ) -> None:
     dataset = upload("hank", regression_frame(40))
-    task = Task.train(user_id="hank", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+    task = TrainRequest(user_id="hank", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
     async with Controller(settings=settings, store=store) as controller:
         first = await controller.submit(task)
         with pytest.raises(QuotaError) as pending:
@@ -327,7 +328,7 @@ async def test_output_over_the_artifact_cap_is_refused_and_nothing_is_kept(
     dataset = upload("ivy", regression_frame(40))
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(user_id="ivy", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+            TrainRequest(user_id="ivy", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
         )
         with pytest.raises(JobOutputTooLarge):
             await handle.result()
@@ -345,7 +346,7 @@ async def test_a_failed_jobs_container_is_kept_for_inspection_when_configured(
     dataset = upload("jack", regression_frame(40))
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(user_id="jack", model_type="linear", dataset_id=dataset.dataset_id, target_column="nope")
+            TrainRequest(user_id="jack", model_type="linear", dataset_id=dataset.dataset_id, target_column="nope")
         )
         with pytest.raises(JobBadInput):
             await handle.result()
@@ -388,7 +389,7 @@ async def test_a_link_in_a_jobs_output_fails_the_job_and_nothing_of_it_is_kept(
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
-                Task.train(user_id="kate", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="kate", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
             )
             with pytest.raises(JobCrashed) as crashed:
                 await handle.result()
@@ -413,7 +414,7 @@ async def test_a_result_over_its_size_cap_is_refused(
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
-                Task.train(user_id="liam", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="liam", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
             )
             with pytest.raises(JobOutputTooLarge) as refused:
                 await handle.result()

@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 
 from config import Settings
-from controller import Controller, DockerBackend, JobStarted, Task
+from controller import Controller, DockerBackend, JobStarted, TrainRequest
 from controller._backend import LABEL_DATA_DIR, LABEL_POOL
 from controller._execute import JobContext, container_request
 from controller._pool import POOL_DIR, PoolSlot, WarmPool, pool_size
@@ -67,8 +67,8 @@ def _started(events: list) -> str:
     return started
 
 
-def _train(user_id: str, dataset_id: str, **fields: Any) -> Task:
-    return Task.train(user_id=user_id, model_type="linear", dataset_id=dataset_id, target_column="price", **fields)
+def _train(user_id: str, dataset_id: str, **fields: Any) -> TrainRequest:
+    return TrainRequest(user_id=user_id, model_type="linear", dataset_id=dataset_id, target_column="price", **fields)
 
 
 @_pool(size=1)
@@ -129,8 +129,8 @@ async def test_jobs_never_share_a_pool_container_or_folder_and_each_has_its_own_
     datasets = {user: upload(user, frame) for user in ("bea", "cal")}
     forest = {"model_type": "random_forest", "hyperparameters": {"n_estimators": 20}}
 
-    def task(user: str) -> Task:
-        return Task.train(user_id=user, dataset_id=datasets[user].dataset_id, target_column="price", **forest)
+    def task(user: str) -> TrainRequest:
+        return TrainRequest(user_id=user, dataset_id=datasets[user].dataset_id, target_column="price", **forest)
 
     async with Controller(settings=make_settings(), store=store) as cold:  # no pool
         reference = await (await cold.submit(task("bea"))).result()

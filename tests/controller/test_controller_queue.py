@@ -9,7 +9,7 @@ import time
 import docker
 import pytest
 
-from controller import Controller, JobQueued, Task
+from controller import Controller, JobQueued, TrainRequest
 from controller._backend import LABEL_DATA_DIR, LABEL_JOB_ID
 from store import JobState
 
@@ -48,7 +48,7 @@ async def test_twenty_jobs_from_five_users_share_the_slots_fairly(
         async with Controller(settings=settings, store=store) as controller:
             # Each user's jobs one after another, as the most demanding user would send them.
             tasks = [
-                Task.train(
+                TrainRequest(
                     user_id=user, model_type="linear", dataset_id=datasets[user].dataset_id, target_column="price"
                 )
                 for user in USERS
@@ -93,7 +93,7 @@ async def test_an_upload_is_read_while_the_same_users_training_runs(
     dataset = upload("uma", regression_frame(20_000))
     async with Controller(settings=settings, store=store) as controller:
         training = await controller.submit(
-            Task.train(
+            TrainRequest(
                 user_id="uma",
                 model_type="random_forest",
                 dataset_id=dataset.dataset_id,

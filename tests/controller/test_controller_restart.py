@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from errors import JobCancelled, JobInterrupted
-from controller import Controller, ContainerRequest, ControllerRunning, DockerBackend, JobStarted, Task
+from controller import ContainerRequest, Controller, ControllerRunning, DockerBackend, JobStarted, TrainRequest
 from controller._backend import StartedContainer
 from controller._execute import failure_fields
 from store import ExitReason, JobKind, JobRecord, JobState, Store
@@ -30,7 +30,7 @@ SERVICE = textwrap.dedent(
     import asyncio, json, sys
     from config import load_settings
     from config.log import configure_logging
-    from controller import Controller, JobStarted, Task
+    from controller import Controller, JobStarted, TrainRequest
     from store import Store
 
     async def main():
@@ -39,8 +39,8 @@ SERVICE = textwrap.dedent(
         configure_logging(settings.logging)  # to stderr: stdout is for the test
         with Store.from_settings(settings) as store:
             async with Controller(settings=settings, store=store) as controller:
-                first = await controller.submit(Task.train(**slow))
-                second = await controller.submit(Task.train(**quick))
+                first = await controller.submit(TrainRequest(**slow))
+                second = await controller.submit(TrainRequest(**quick))
                 print(json.dumps({"running": first.job_id, "queued": second.job_id}), flush=True)
                 async for event in first.events():
                     if isinstance(event, JobStarted):
@@ -124,7 +124,7 @@ async def test_a_clean_stop_interrupts_running_jobs_and_keeps_waiting_ones_for_t
     quick = upload("ned", regression_frame(40))
     async with Controller(settings=settings, store=store) as controller:
         running = await controller.submit(
-            Task.train(
+            TrainRequest(
                 user_id="mia",
                 model_type="random_forest",
                 dataset_id=slow.dataset_id,
@@ -133,7 +133,7 @@ async def test_a_clean_stop_interrupts_running_jobs_and_keeps_waiting_ones_for_t
             )
         )
         waiting = await controller.submit(
-            Task.train(user_id="ned", model_type="linear", dataset_id=quick.dataset_id, target_column="price")
+            TrainRequest(user_id="ned", model_type="linear", dataset_id=quick.dataset_id, target_column="price")
         )
         async for event in running.events():
             if isinstance(event, JobStarted):
@@ -177,7 +177,7 @@ async def test_a_stop_while_a_container_is_being_created_still_removes_it(
         controller = Controller(settings=settings, store=store, backend=backend)
         await controller.start()
         handle = await controller.submit(
-            Task.train(user_id="otto", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+            TrainRequest(user_id="otto", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
         )
         assert await asyncio.to_thread(backend.entered.wait, 10)
         await controller.stop()  # while the engine is still creating the job's container
@@ -199,7 +199,7 @@ async def test_an_admin_cancel_while_the_container_is_created_ends_the_job_as_ca
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
-                Task.train(
+                TrainRequest(
                     user_id="olga",
                     model_type="random_forest",
                     dataset_id=dataset.dataset_id,
@@ -242,7 +242,7 @@ async def test_a_job_submitted_while_the_controller_stops_is_kept_for_the_next_s
         await controller.start()
         submitting = asyncio.create_task(
             controller.submit(
-                Task.train(user_id="pia", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="pia", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
             )
         )
         assert await asyncio.to_thread(store.entered.wait, 10)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from held_runner import DIE_PLOTTING, HOLD_PLOTS, Hooked, job_input, let_plots_draw
 
-from controller import Controller, JobFinished, JobSaved, JobStarted, Task
+from controller import Controller, JobFinished, JobSaved, JobStarted, TrainRequest
 from store import ExitReason, JobState
 
 pytestmark = pytest.mark.docker
@@ -39,7 +39,7 @@ async def test_the_saved_model_and_its_numbers_come_before_the_plots_and_the_end
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             warm = await _warm(controller)
             handle = await controller.submit(
-                Task.train(user_id="mia", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="mia", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
             )
             async for event in handle.events():
                 events.append(event)
@@ -75,7 +75,7 @@ async def test_a_job_killed_while_drawing_keeps_its_saved_model_and_says_the_plo
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
-                Task.train(user_id="noa", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="noa", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
             )
             events = [event async for event in handle.events()]
             outcome = await handle.result()
@@ -113,7 +113,7 @@ async def test_a_link_among_the_plots_is_never_followed_and_costs_only_the_plots
     try:
         async with Controller(settings=settings, store=store, backend=backend) as controller:
             handle = await controller.submit(
-                Task.train(user_id="ora", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+                TrainRequest(user_id="ora", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
             )
             outcome = await handle.result()
     finally:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from errors import TaskError
-from controller import Controller, Task
+from controller import Controller, TrainRequest
 
 pytestmark = pytest.mark.docker
 
@@ -27,12 +27,12 @@ async def test_tuning_beats_poor_defaults_within_its_budget_and_keeps_the_tuned_
     dataset = upload("tia", _small_effects())
     async with Controller(settings=settings, store=store) as controller:
         handle = await controller.submit(
-            Task.train(user_id="tia", model_type="lasso", dataset_id=dataset.dataset_id, target_column="y", tune=True)
+            TrainRequest(user_id="tia", model_type="lasso", dataset_id=dataset.dataset_id, target_column="y", tune=True)
         )
         outcome = await handle.result()
         with pytest.raises(TaskError):
             await controller.submit(
-                Task.train(user_id="tia", model_type="neural_network", dataset_id=dataset.dataset_id,
+                TrainRequest(user_id="tia", model_type="neural_network", dataset_id=dataset.dataset_id,
                            target_column="y", tune=True)
             )
     train = outcome.result.train

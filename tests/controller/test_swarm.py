@@ -21,7 +21,7 @@ from test_controller_confinement import PROBE, _request
 
 from config import Settings
 from errors import ConfigError, JobCancelled, JobInterrupted, JobTimeout
-from controller import Controller, JobProgress, JobStarted, SwarmBackend, Task
+from controller import Controller, JobProgress, JobStarted, SwarmBackend, TrainRequest
 from controller._backend import LABEL_INSTANCE, LABEL_JOB_ID, ContainerRequest, StartedContainer
 from controller._reconcile import reap_containers
 from controller._swarm import image_label
@@ -154,7 +154,7 @@ async def test_jobs_from_several_users_run_on_more_than_one_node(
             datasets = {user: upload(user, regression_frame(80, seed=i)) for i, user in enumerate(users)}
             handles = [
                 await controller.submit(
-                    Task.train(
+                    TrainRequest(
                         user_id=user,
                         model_type="linear",
                         dataset_id=datasets[user].dataset_id,
@@ -292,7 +292,7 @@ async def test_timeout_and_cancel_through_the_controller(
     with Store.from_settings(settings) as store:
         async with Controller(settings=settings, store=store) as controller:
             slow = upload("slow", heavy_frame(20_000))
-            task = Task.train(
+            task = TrainRequest(
                 user_id="slow",
                 model_type="random_forest",
                 dataset_id=slow.dataset_id,
@@ -363,7 +363,7 @@ async def test_a_job_whose_task_never_ran_is_resubmitted_as_a_new_service(
     swarm_settings: Settings, upload, regression_frame, cluster: list[Node]
 ) -> None:
     dataset = upload("user", regression_frame(80))
-    task = Task.train(user_id="user", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
+    task = TrainRequest(user_id="user", model_type="linear", dataset_id=dataset.dataset_id, target_column="price")
     async with _InputMissing(settings=swarm_settings) as backend:
         with Store.from_settings(swarm_settings) as store:
             async with Controller(settings=swarm_settings, store=store, backend=backend) as controller:
@@ -402,8 +402,8 @@ async def test_draining_a_node_mid_run_loses_no_job(
     users = [f"user{i}" for i in range(3)]
     datasets = {user: upload(user, heavy_frame(6000, seed=i)) for i, user in enumerate(users)}
 
-    def task(user: str) -> Task:
-        return Task.train(
+    def task(user: str) -> TrainRequest:
+        return TrainRequest(
             user_id=user,
             model_type="random_forest",
             dataset_id=datasets[user].dataset_id,

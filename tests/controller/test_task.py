@@ -1,11 +1,11 @@
 """Task -> job spec: defaults merged from config, bad hyperparameters refused with what is allowed."""
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from config import load_settings
 from errors import TaskError
-from controller.task import Task, build_spec, describe_hyperparameters, retrain_task
+from controller.task import PredictRequest, Task, TrainRequest, build_spec, describe_hyperparameters, retrain_task
 from runner.spec import (
     HYPERPARAMETERS,
     MODEL_HYPERPARAMETERS,
@@ -27,7 +27,7 @@ IDS = {"job_id": "job_0123456789ab", "model_id": "model_0123abcd"}
 def spec_for(**fields) -> TrainSpec:
     fields.setdefault("target_column", "price")
     fields.setdefault("model_type", "random_forest")
-    spec = build_spec(Task.train(user_id="u1", **fields), ml=ML, **IDS)
+    spec = build_spec(TrainRequest(user_id="u1", **fields), ml=ML, **IDS)
     assert isinstance(spec, TrainSpec)
     return spec
 
@@ -58,16 +58,16 @@ def test_configured_overrides_change_defaults_ranges_and_messages() -> None:
             }
         },
     ).ml_engine
-    spec = build_spec(Task.train(user_id="u1", target_column="y", model_type="random_forest"), ml=ml, **IDS)
+    spec = build_spec(TrainRequest(user_id="u1", target_column="y", model_type="random_forest"), ml=ml, **IDS)
     assert spec.hyperparameters == {"n_estimators": 300, "max_depth": 10, "min_samples_split": 2}
     with pytest.raises(TaskError) as info:
         build_spec(
-            Task.train(user_id="u1", target_column="y", model_type="random_forest", hyperparameters={"max_depth": 30}),
+            TrainRequest(user_id="u1", target_column="y", model_type="random_forest", hyperparameters={"max_depth": 30}),
             ml=ml,
             **IDS,
         )
     assert "the allowed range is 1 to 20" in info.value.user_message
-    tuned = build_spec(Task.train(user_id="u1", target_column="y", model_type="random_forest", tune=True), ml=ml, **IDS)
+    tuned = build_spec(TrainRequest(user_id="u1", target_column="y", model_type="random_forest", tune=True), ml=ml, **IDS)
     assert tuned.tuning is not None and tuned.tuning.space["n_estimators"].high == 1000
 
 
@@ -121,13 +121,13 @@ def test_model_that_cannot_do_the_task_is_refused() -> None:
 
 
 def test_a_task_is_a_training_or_a_prediction() -> None:
-    assert Task.train(user_id="u", model_type="neural_network").kind is JobKind.TRAIN
+    assert TrainRequest(user_id="u", model_type="neural_network").kind is JobKind.TRAIN
     with pytest.raises(ValidationError):
-        Task(kind=JobKind.INGEST, user_id="u")
+        TypeAdapter(Task).validate_python({"kind": JobKind.INGEST, "user_id": "u"})
 
 
 def test_prediction_spec() -> None:
-    spec = build_spec(Task.predict(user_id="u1", model_id="model_0123abcd"), ml=ML, **IDS)
+    spec = build_spec(PredictRequest(user_id="u1", model_id="model_0123abcd"), ml=ML, **IDS)
     assert isinstance(spec, PredictSpec) and spec.return_probabilities
 
 
@@ -148,7 +148,7 @@ def test_describe_lists_every_setting_of_a_model() -> None:
 )
 def test_the_spec_refuses_ids_that_are_not_exactly_ours(ids) -> None:
     with pytest.raises(ValidationError):
-        build_spec(Task.predict(user_id="u1", model_id="model_0123abcd"), ml=ML, **ids)
+        build_spec(PredictRequest(user_id="u1", model_id="model_0123abcd"), ml=ML, **ids)
 
 
 def _summary(rows: int, **distinct: int) -> DatasetSummary:
@@ -163,16 +163,16 @@ def test_a_classifier_on_a_quantity_is_refused_and_codes_stay_classes() -> None:
     summary = _summary(1000, price=1234, grade=12, flag=2)
     for fields in ({"model_type": "logistic"}, {"model_type": "random_forest", "learning_task": "classification"}):
         with pytest.raises(TaskError) as refused:
-            build_spec(Task.train(user_id="u1", target_column="price", **fields), ml=ML, **IDS, summary=summary)
+            build_spec(TrainRequest(user_id="u1", target_column="price", **fields), ml=ML, **IDS, summary=summary)
         assert refused.value.user_message.startswith(
             "'price' has 1,234 different numbers, so it is a quantity to predict, not classes; "
             "use a regression model such as linear, "
         )
         assert refused.value.user_message.endswith("or choose a column with a few classes.")
     for target in ("grade", "flag"):
-        build_spec(Task.train(user_id="u1", target_column=target, model_type="logistic"), ml=ML, **IDS, summary=summary)
+        build_spec(TrainRequest(user_id="u1", target_column=target, model_type="logistic"), ml=ML, **IDS, summary=summary)
     # Left to the runner to infer: a random forest on price is a regression.
-    build_spec(Task.train(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)
+    build_spec(TrainRequest(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)
 
 
 def test_an_id_target_is_refused_with_the_reason_its_ingest_found() -> None:
@@ -182,9 +182,9 @@ def test_an_id_target_is_refused_with_the_reason_its_ingest_found() -> None:
     )
     summary = DatasetSummary(rows=1000, columns=(counted, *_summary(1000, price=1234).columns))
     with pytest.raises(TaskError) as refused:
-        build_spec(Task.train(user_id="u1", target_column="row", model_type="random_forest"), ml=ML, **IDS, summary=summary)
+        build_spec(TrainRequest(user_id="u1", target_column="row", model_type="random_forest"), ml=ML, **IDS, summary=summary)
     assert refused.value.user_message == "'row' cannot be predicted: it numbers the rows one by one, like an ID."
-    build_spec(Task.train(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)
+    build_spec(TrainRequest(user_id="u1", target_column="price", model_type="random_forest"), ml=ML, **IDS, summary=summary)
 
 
 # A saved ridge model's record, as the runner writes metadata.json (the keys a retrain reads).

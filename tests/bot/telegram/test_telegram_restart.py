@@ -15,7 +15,7 @@ from fake_server import FakeTelegramServer
 
 from config import Settings
 from errors import JobInterrupted
-from controller import Task, build_spec
+from controller import TrainRequest, build_spec
 from controller._execute import failure_fields
 from store import JobKind, JobRecord, JobState, Store
 
@@ -35,7 +35,7 @@ def queued_training(store: Store, settings: Settings, *, user_id: str, chat_id: 
     """A training the stopped service had accepted but not started, recorded as `Controller.submit` does."""
     dataset = store.current_dataset(user_id=user_id)
     assert dataset is not None
-    task = Task.train(
+    task = TrainRequest(
         user_id=user_id,
         model_type="linear",
         dataset_id=dataset.dataset_id,
