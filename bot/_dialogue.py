@@ -60,7 +60,7 @@ from errors import CostError, JobError, StatAgentError
 from config.log import get_logger
 from controller import Controller, JobEvent, JobHandle, JobOutcome, JobProgress, JobQueued, JobSaved, JobStarted
 from controller._compare import start_comparison
-from controller.task import Task, TrainRequest, retrain_task
+from controller.task import PredictRequest, Task, TrainRequest, retrain_task
 from runner.spec import ModelType, Result
 from store import DatasetRecord, JobKind, JobRecord, Store
 
@@ -511,12 +511,8 @@ class Dialogue:
     async def _train(self, message: Incoming, chat: _Chat, sink: Sink, draft: Draft) -> None:
         dataset = await self._dataset(message.user_id, chat)
         assert dataset is not None
-        task = to_task(
-            draft,
-            user_id=message.user_id,
-            dataset_id=dataset.dataset_id,
-            conversation_id=message.chat_id,
-        )
+        task = to_task(draft, user_id=message.user_id, dataset_id=dataset.dataset_id, conversation_id=message.chat_id)
+        assert isinstance(task, TrainRequest)
         chat.last_request = draft
         header = _train_header(task.model_type, task.target_column or "")
         await self._submit(message, chat, sink, task, header=header)
@@ -526,12 +522,8 @@ class Dialogue:
         if dataset is None:
             await sink.send(Text("Send me the table with the rows to predict first, then ask again."))
             return
-        task = to_task(
-            draft,
-            user_id=message.user_id,
-            dataset_id=dataset.dataset_id,
-            conversation_id=message.chat_id,
-        )
+        task = to_task(draft, user_id=message.user_id, dataset_id=dataset.dataset_id, conversation_id=message.chat_id)
+        assert isinstance(task, PredictRequest)
         header = _predict_header(task.model_id or "", dataset.filename)
         await self._submit(message, chat, sink, task, header=header)
 

@@ -1,8 +1,9 @@
 """The validated task: what a user asked for, as data. The parser fills it; the controller runs it.
 
-`TrainRequest | PredictRequest` (`Task`) carries the plan's fields. `build_spec` merges the configured defaults, refuses unknown
-hyperparameters and values out of range with a message that names what is allowed, and returns
-the runner's job spec. Nothing here ever becomes code.
+`TrainRequest | PredictRequest` (`Task`) carries the plan's fields. `build_spec` merges the
+configured defaults, refuses what is missing, unknown hyperparameters and values out of range
+with a message that names what is allowed, and returns the runner's job spec. Nothing here ever
+becomes code.
 """
 
 from __future__ import annotations

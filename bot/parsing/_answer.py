@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from bot.parsing._draft import note, resolve
+from bot.parsing._explore import ExploreAsk
 from bot.parsing._offline import read_feature_answer
 from bot.parsing._types import Draft, TableInfo
 from bot.parsing._words import read_model
+from controller.task import TrainRequest
 
 
 def answer(draft: Draft, *, field: str, value: str, table: TableInfo | None) -> Draft:
@@ -16,22 +18,23 @@ def answer(draft: Draft, *, field: str, value: str, table: TableInfo | None) -> 
     An answer that does not fit leaves the question open and adds a note saying why.
     """
     value = value.strip()
-    fields = dict(draft.fields)
+    request = draft.request
     notes = list(draft.notes)
     if field == "target_column":
-        fields["target_column"] = value
+        assert isinstance(request, TrainRequest)
+        request = request.model_copy(update={"target_column": value})
     elif field == "feature_columns":
+        assert isinstance(request, TrainRequest)
         features, excluded = read_feature_answer(value, table)
-        fields.pop("feature_columns", None)
-        if features is not None:
-            fields["feature_columns"] = features
+        request = request.model_copy(update={"feature_columns": features})
         draft = dataclasses.replace(draft, excluded=excluded)
     elif field == "model_type":
+        assert isinstance(request, TrainRequest)
         model = read_model(value)
         if model is None:
             note(notes, f"I do not know the model '{value}'. Pick one of the buttons.")
             return dataclasses.replace(draft, notes=notes)
-        fields["model_type"] = model.value
+        request = request.model_copy(update={"model_type": model})
     elif field == "model_id":
         asked = next((q for q in draft.questions if q.field == "model_id"), None)
         model_id = value.lower()
@@ -42,16 +45,27 @@ def answer(draft: Draft, *, field: str, value: str, table: TableInfo | None) -> 
         return dataclasses.replace(draft, model_id=model_id, notes=notes, questions=questions)
     elif field.startswith("column:"):
         written = field.removeprefix("column:")
-        if fields.get("target_column") == written:
-            fields["target_column"] = value
-        if "feature_columns" in fields:
-            fields["feature_columns"] = [value if c == written else c for c in fields["feature_columns"]]
-        draft = dataclasses.replace(draft, excluded=[value if c == written else c for c in draft.excluded])
-        for key in ("target", "by"):  # a describe, correlate or plot request
-            if fields.get(key) == written:
-                fields[key] = value
-        if "columns" in fields:
-            fields["columns"] = [value if c == written else c for c in fields["columns"]]
+
+        def named(column: str) -> str:
+            return value if column == written else column
+
+        draft = dataclasses.replace(draft, excluded=[named(c) for c in draft.excluded])
+        if isinstance(request, TrainRequest):
+            features = request.feature_columns
+            request = request.model_copy(
+                update={
+                    "target_column": request.target_column and named(request.target_column),
+                    "feature_columns": features if features is None else [named(c) for c in features],
+                }
+            )
+        elif isinstance(request, ExploreAsk):  # a describe, correlate or plot request
+            renamed: dict[str, object] = {
+                "target": request.target and named(request.target),
+                "by": request.by and named(request.by),
+            }
+            if request.columns:
+                renamed["columns"] = [named(c) for c in request.columns]
+            request = request.model_copy(update=renamed)
     else:
         raise ValueError(f"no question about {field!r}")
-    return resolve(dataclasses.replace(draft, fields=fields, notes=notes), table=table, model_ids=None)
+    return resolve(dataclasses.replace(draft, request=request, notes=notes), table=table, model_ids=None)

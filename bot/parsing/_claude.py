@@ -1,7 +1,7 @@
 """Claude fills the task through tool use; anything going wrong falls back to the offline parser.
 
-The tool's input schema is derived from the Task's own fields, so Claude can only answer with
-values the task allows (model types, validation, scaling... as enums). Its answer is checked
+The tool's input schema is derived from the request's own fields, so Claude can only answer with
+values the request allows (model types, validation, scaling... as enums). Its answer is checked
 against the table by the same `resolve` step as the offline parser's.
 
 Costs are bounded: the prompt lists a capped number of columns with capped names within a
@@ -24,7 +24,8 @@ import anthropic
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from bot.parsing._draft import resolve
+from bot.parsing._draft import new_request, resolve
+from bot.parsing._explore import ExploreAsk
 from bot.parsing._offline import OfflineParser
 from bot.parsing._types import Draft, Intent, Parser, TableInfo
 from config import AnthropicSettings
@@ -46,7 +47,7 @@ BUDGET_SPENT = (
 )
 # The newest model ids shown to Claude; an older one the user names is copied from their words.
 _MAX_MODEL_IDS = 20
-# The Task fields a message can set; the rest (user, dataset, operation) come from the chat.
+# The request fields a message can set; the rest (user, table) come from the chat.
 _TASK_FIELDS = (
     "target_column",
     "feature_columns",
@@ -94,12 +95,12 @@ _DESCRIPTIONS = {
     "plot_kind": "plot: scatter (two columns), histogram (one), box (one, grouped by group_by) or pair (2 to 6).",
     "group_by": "A box plot's column of categories ('box plot of price by cut' is cut).",
 }
-# The tool's fields of a describe, correlate or plot request, and the draft fields they become.
+# The tool's fields of a describe, correlate or plot request, and the ExploreAsk fields they become.
 _EXPLORE_FIELDS = {"columns": "columns", "correlation_target": "target", "plot_kind": "plot", "group_by": "by"}
 
 
 def _tool_input_model() -> type[BaseModel]:
-    """The tool's arguments: the Task's own fields (all optional), plus intent and exclusions."""
+    """The tool's arguments: the requests' own fields (all optional), plus intent and exclusions."""
     fields: dict[str, Any] = {
         "intent": (Intent, Field(description=_DESCRIPTIONS["intent"])),
         "excluded_columns": (
@@ -114,7 +115,7 @@ def _tool_input_model() -> type[BaseModel]:
     }
     for name in _TASK_FIELDS:
         task_field = {**PredictRequest.model_fields, **TrainRequest.model_fields}[name]
-        # The Task's type with its bounds (gt, le, ...), optional: null means "not said".
+        # The request's type with its bounds (gt, le, ...), optional: null means "not said".
         annotation: Any = task_field.annotation | None
         if task_field.metadata:
             annotation = Annotated[(annotation, *task_field.metadata)]
@@ -143,7 +144,7 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool_definition() -> dict[str, Any]:
-    """The one tool Claude must call: its input schema is derived from the Task fields."""
+    """The one tool Claude must call: its input schema is derived from the request fields."""
     schema = _inline(_ToolInput.model_json_schema())
     schema.pop("title", None)
     return {
@@ -280,7 +281,7 @@ class ClaudeParser:
             return await offline()
         return await asyncio.to_thread(  # matching names: off the event loop, like the offline parser
             resolve,
-            _draft(request),
+            _draft(request, user_id=user_id),
             table=table,
             model_ids=model_ids,
             latest_model=request.use_latest_model,
@@ -317,26 +318,30 @@ def _tool_input(response: Any) -> Any:
     raise _Malformed(f"no {TOOL_NAME} tool call (stop_reason {getattr(response, 'stop_reason', None)})")
 
 
-def _draft(request: BaseModel) -> Draft:
+def _draft(request: BaseModel, *, user_id: str) -> Draft:
     """The tool's arguments as an unchecked draft: only what was said (no nulls, blanks or empties)."""
     intent: Intent = request.intent
     dumped = request.model_dump(mode="json", include=set(_TASK_FIELDS), exclude_none=True)
     values = {k: v for k, v in dumped.items() if _said(v)}
-    fields: dict[str, Any] = {}
+    typed: TrainRequest | PredictRequest | ExploreAsk | None = None
+    refused = None
     if intent is Intent.TRAIN:
-        fields = {k: v for k, v in values.items() if k not in ("model_id", "return_probabilities")}
-    elif intent is Intent.PREDICT and "return_probabilities" in values:
-        fields = {"return_probabilities": values["return_probabilities"]}
+        said = {k: v for k, v in values.items() if k not in ("model_id", "return_probabilities")}
+        typed, refused = new_request(intent, user_id=user_id, said=said)
+    elif intent is Intent.PREDICT:
+        said = {k: v for k, v in values.items() if k == "return_probabilities"}
+        typed, refused = new_request(intent, user_id=user_id, said=said)
     elif intent in (Intent.DESCRIBE, Intent.CORRELATE, Intent.PLOT):
-        said = request.model_dump(mode="json", include=set(_EXPLORE_FIELDS), exclude_none=True)
-        fields = {_EXPLORE_FIELDS[k]: v for k, v in said.items() if _said(v)}
+        explore = request.model_dump(mode="json", include=set(_EXPLORE_FIELDS), exclude_none=True)
+        typed = ExploreAsk.model_validate({_EXPLORE_FIELDS[k]: v for k, v in explore.items() if _said(v)})
     named_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL, Intent.RETRAIN)
     model_id = values.get("model_id", "").strip().lower() if named_model else ""
     return Draft(
         intent=intent,
-        fields=fields,
+        request=typed,
         model_id=model_id or None,
         excluded=[c for c in request.excluded_columns if _said(c)] if intent is Intent.TRAIN else [],
+        reply=refused,
     )
 
 

@@ -62,10 +62,11 @@ async def parse_command(args: argparse.Namespace, settings: Settings) -> int:
         print("statagent parse: give TEXT, or --eval CORPUS", file=sys.stderr)
         return 2
     table = await _read_table(args.data, settings) if args.data else None
-    draft = OfflineParser().parse_now(args.text, table=table, model_ids=list(args.model_ids))
+    draft = OfflineParser().parse_now(args.text, table=table, model_ids=list(args.model_ids), user_id=_CLI_USER)
     report: dict[str, Any] = _describe(draft)
     code = 0
-    if draft.reply is None and not draft.questions and draft.intent in (Intent.TRAIN, Intent.PREDICT):
+    # A request with a reply (a value it does not allow, or something not offered) is refused.
+    if not draft.questions and draft.intent in (Intent.TRAIN, Intent.PREDICT):
         try:
             report["task"] = to_task(draft, user_id=_CLI_USER, dataset_id=None).model_dump(mode="json")
         except TaskError as exc:
@@ -95,9 +96,11 @@ async def _evaluate(corpus: Path, settings: Settings) -> int:
 
 
 def _describe(draft: Draft) -> dict[str, Any]:
+    from bot.parsing._draft import asked
+
     return {
         "intent": draft.intent.value,
-        "fields": draft.fields,
+        "fields": asked(draft),
         "model_id": draft.model_id,
         "excluded": draft.excluded,
         "questions": [{"field": q.field, "text": q.text, "options": q.options} for q in draft.questions],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -62,7 +63,9 @@ def resolve(
 
 
 def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
-    fields = dict(draft.fields)
+    request = draft.request
+    assert isinstance(request, TrainRequest)
+    settled_fields: dict[str, Any] = {}
     notes = list(draft.notes)
     questions: list[Question] = []
     excluded = list(draft.excluded)
@@ -80,21 +83,21 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
             questions.append(column_question(found))
         return None
 
-    target = fields.get("target_column")
+    target = request.target_column
     if target is not None:
         target = settle(target)
         if target is not None:
-            fields["target_column"] = target
+            settled_fields["target_column"] = target
     else:
         questions.append(
             Question(
                 field="target_column",
                 text="Which column should the model predict?",
-                options=_likely_targets(table, fields.get("feature_columns") or []) if table else [],
+                options=_likely_targets(table, request.feature_columns or []) if table else [],
             )
         )
 
-    features = fields.get("feature_columns")
+    features = request.feature_columns
     features_settled = True
     if features is not None:
         settled = [settle(name) for name in features]
@@ -119,12 +122,13 @@ def _resolve_training(draft: Draft, table: TableInfo | None) -> Draft:
                         options=[c for c in (table.columns if table else []) if c != target],
                     )
                 )
-        fields["feature_columns"] = features
+        settled_fields["feature_columns"] = features
 
-    model_question = _model_question(fields, target, table)
+    request = request.model_copy(update=settled_fields)
+    model_question = _model_question(request, target, table)
     if model_question:
         questions.append(model_question)
-    return dataclasses.replace(draft, fields=fields, questions=questions, notes=notes, excluded=excluded)
+    return dataclasses.replace(draft, request=request, questions=questions, notes=notes, excluded=excluded)
 
 
 def _likely_targets(table: TableInfo, features: list[str]) -> list[str]:
@@ -150,12 +154,13 @@ def column_question(found: Match) -> Question:
     return Question(field=f"column:{written}", text=text, options=list(found.candidates))
 
 
-def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo | None) -> Question | None:
+def _model_question(request: TrainRequest, target: str | None, table: TableInfo | None) -> Question | None:
     kind = table.kinds.get(target) if table and target else None
-    said = fields.get("learning_task")
+    said = request.learning_task
     two_class = table is not None and target is not None and table.distinct.get(target) == 2
+    wanted: TaskType | None
     if said:
-        wanted: TaskType | None = TaskType(said)
+        wanted = said
     elif kind in _CATEGORY_KINDS:
         wanted = TaskType.CLASSIFICATION
     elif kind == "numeric" and not two_class:  # never offer a classifier for numbers; a 0/1 column gets both
@@ -163,11 +168,10 @@ def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo
     else:
         wanted = None
     options = _models_for(wanted)
-    model = fields.get("model_type")
+    model = request.model_type
     if model is None:
         about = f" to predict '{target}'" if target else ""
         return Question(field="model_type", text=f"Which model should I train{about}?", options=options)
-    model = ModelType(model)
     if target is None or wanted is None or wanted in MODEL_TASKS[model]:
         return None
     if said:
@@ -187,8 +191,9 @@ def _model_question(fields: dict[str, Any], target: str | None, table: TableInfo
 
 def formula_model(draft: Draft, table: TableInfo | None) -> Draft:
     """A formula naming no model: linear regression for a numeric response, logistic for a two-class one."""
-    target = draft.fields.get("target_column")
-    if table is None or target not in table.kinds:
+    assert isinstance(draft.request, TrainRequest)
+    target = draft.request.target_column
+    if table is None or target is None or target not in table.kinds:
         return draft
     two_class = table.distinct.get(target) == 2
     if two_class:
@@ -200,8 +205,8 @@ def formula_model(draft: Draft, table: TableInfo | None) -> Draft:
     why = "two classes" if two_class else "numbers"
     said = f"No model named: '{target}' holds {why}, so I will fit {model_phrase(model)} regression."
     notes = [*draft.notes, said]
-    fields = {**draft.fields, "model_type": model.value}
-    return resolve(dataclasses.replace(draft, fields=fields, notes=notes), table=table, model_ids=None)
+    request = draft.request.model_copy(update={"model_type": model})
+    return resolve(dataclasses.replace(draft, request=request, notes=notes), table=table, model_ids=None)
 
 
 def _models_for(task: TaskType | None) -> list[str]:
@@ -235,33 +240,54 @@ def _resolve_model_id(draft: Draft, model_ids: list[str], latest_model: bool) ->
     return dataclasses.replace(draft, model_id=model_id, notes=notes, questions=questions)
 
 
+def new_request(
+    intent: Intent, *, user_id: str, said: Mapping[str, Any]
+) -> tuple[TrainRequest | PredictRequest, str | None]:
+    """The TRAIN or PREDICT request of what a message `said`, and the refusal of the values it
+    does not allow (left out of the request), if any."""
+    kind = TrainRequest if intent is Intent.TRAIN else PredictRequest
+    try:
+        return kind.model_validate({**said, "user_id": user_id}), None
+    except ValidationError as exc:
+        refused = {error["loc"][0] for error in exc.errors() if error["loc"]}
+        kept = {k: v for k, v in said.items() if k not in refused}
+        return kind.model_validate({**kept, "user_id": user_id}), _refusal(exc)
+
+
+def asked(draft: Draft) -> dict[str, Any]:
+    """What the draft's request says so far, as JSON, without whose and which table it is (None
+    is not said)."""
+    if draft.request is None:
+        return {}
+    said = draft.request.model_fields_set - {"kind", "user_id", "dataset_id", "conversation_id"}
+    return draft.request.model_dump(mode="json", include=said, exclude_none=True)
+
+
 def to_task(draft: Draft, *, user_id: str, dataset_id: str | None, conversation_id: str = "") -> Task:
-    """The validated request of a complete TRAIN or PREDICT draft.
+    """The request of a complete TRAIN or PREDICT draft: `user_id`'s, on the table `dataset_id`.
 
     Raises TaskError (with a user_message) when the draft cannot become a task, e.g. a
     prediction when the user has no model, or a value the task does not allow.
     """
     if draft.questions:
         raise ValueError("the draft still has open questions")
-    common = {"user_id": user_id, "dataset_id": dataset_id, "conversation_id": conversation_id}
-    try:
-        if draft.intent is Intent.TRAIN:
-            if draft.excluded:
-                raise TaskError(
-                    "exclusions without a table",
-                    user_message="Send me the table first, then tell me what to train.",
-                )
-            return TrainRequest(**common, **draft.fields)
-        if draft.intent is Intent.PREDICT:
-            if draft.model_id is None:
-                raise TaskError(
-                    "no model to predict with",
-                    user_message="You have no models yet. Train one first, then ask for predictions.",
-                )
-            extra = {k: v for k, v in draft.fields.items() if k == "return_probabilities"}
-            return PredictRequest(model_id=draft.model_id, **common, **extra)
-    except ValidationError as exc:
-        raise TaskError(str(exc), user_message=_refusal(exc)) from exc
+    if draft.reply is not None and isinstance(draft.request, (TrainRequest, PredictRequest)):
+        raise TaskError("the draft is refused", user_message=draft.reply)
+    where = {"user_id": user_id, "dataset_id": dataset_id, "conversation_id": conversation_id}
+    if isinstance(draft.request, TrainRequest):
+        if draft.excluded:
+            raise TaskError(
+                "exclusions without a table",
+                user_message="Send me the table first, then tell me what to train.",
+            )
+        return draft.request.model_copy(update=where)
+    if isinstance(draft.request, PredictRequest):
+        if draft.model_id is None:
+            raise TaskError(
+                "no model to predict with",
+                user_message="You have no models yet. Train one first, then ask for predictions.",
+            )
+        return draft.request.model_copy(update={**where, "model_id": draft.model_id})
     raise ValueError(f"a {draft.intent.value} request is not a task")
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.parsing._draft import asked
 from bot.parsing._types import Draft, Parser, TableInfo
 
 EVAL_BAR = 0.95  # the share of the corpus the offline parser must get fully right
@@ -97,8 +98,8 @@ def judge(case: Case, draft: Draft) -> str | None:
         return None
     if draft.reply is not None:
         return f"unexpected reply {draft.reply!r}"
-    if draft.fields != case.fields:
-        return f"fields {draft.fields}, expected {case.fields}"
+    if (said := asked(draft)) != case.fields:
+        return f"fields {said}, expected {case.fields}"
     asks = [q.field for q in draft.questions]
     if asks != case.asks:
         return f"asks {asks}, expected {case.asks}"

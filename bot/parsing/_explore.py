@@ -5,21 +5,35 @@
 by cut", "pair plot of a, b, c"); `resolve_explore` matches the names to the table's columns
 (or asks), as training requests are; `to_explore` makes the controller's ExploreRequest.
 
-Draft fields of these intents: `columns` (as written, then the table's names), `target`
-("correlations with price"), `plot` (a PlotKind value) and `by` (a box plot's groups).
+The draft of these intents carries an `ExploreAsk`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.parsing._columns import clean, find_spans, match_column
 from bot.parsing._draft import column_question, note
 from bot.parsing._types import Draft, Intent, Question, TableInfo
 from controller.explore import ExploreRequest
 from runner.spec import ExploreWhat, PlotKind
+
+
+
+class ExploreAsk(BaseModel):
+    """What to look at: `columns` (as written, then the table's names), `target` ("correlations
+    with price"), the `plot` and `by` (a box plot's groups)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str] = Field(default_factory=list)
+    target: str | None = None
+    plot: PlotKind | None = None
+    by: str | None = None
+
 
 EXPLORE_INTENTS = frozenset({Intent.DESCRIBE, Intent.CORRELATE, Intent.PLOT})
 _WHAT = {Intent.DESCRIBE: ExploreWhat.DESCRIBE, Intent.CORRELATE: ExploreWhat.CORRELATE, Intent.PLOT: ExploreWhat.PLOT}
@@ -157,9 +171,16 @@ def _correlation(text: str, table: TableInfo | None) -> Draft | None:
     return None
 
 
-def _draft(intent: Intent, **fields: Any) -> Draft:
-    values = {k: (v.value if isinstance(v, PlotKind) else v) for k, v in fields.items() if v not in (None, [], "")}
-    return Draft(intent=intent, fields=values)
+def _draft(
+    intent: Intent,
+    *,
+    columns: list[str] | None = None,
+    target: str | None = None,
+    plot: PlotKind | None = None,
+    by: str | None = None,
+) -> Draft:
+    said = {"columns": columns, "target": target, "plot": plot, "by": by}
+    return Draft(intent=intent, request=ExploreAsk(**{k: v for k, v in said.items() if v not in (None, [], "")}))
 
 
 def _name(text: str) -> str:
@@ -180,7 +201,8 @@ def _names(text: str, table: TableInfo | None) -> list[str]:
 
 def resolve_explore(draft: Draft, table: TableInfo | None) -> Draft:
     """Match the written names to the table's columns, asking about those that fit none or several."""
-    fields = dict(draft.fields)
+    request = draft.request
+    assert isinstance(request, ExploreAsk)
     notes = list(draft.notes)
     questions: list[Question] = []
 
@@ -196,37 +218,40 @@ def resolve_explore(draft: Draft, table: TableInfo | None) -> Draft:
             questions.append(column_question(found))
         return written
 
-    if "columns" in fields:
-        fields["columns"] = list(dict.fromkeys(settle(c) for c in fields["columns"]))
+    settled: dict[str, object] = {}
+    if "columns" in request.model_fields_set:
+        settled["columns"] = list(dict.fromkeys(settle(c) for c in request.columns))
     for key in ("target", "by"):
-        if key in fields:
-            fields[key] = settle(fields[key])
+        if (written := getattr(request, key)) is not None:
+            settled[key] = settle(written)
+    request = request.model_copy(update=settled)
     if not questions and table is not None:
-        fields = _box_for_categories(fields, table, notes)
-    return dataclasses.replace(draft, fields=fields, notes=notes, questions=questions)
+        request = _box_for_categories(request, table, notes)
+    return dataclasses.replace(draft, request=request, notes=notes, questions=questions)
 
 
-def _box_for_categories(fields: dict[str, Any], table: TableInfo, notes: list[str]) -> dict[str, Any]:
+def _box_for_categories(request: ExploreAsk, table: TableInfo, notes: list[str]) -> ExploreAsk:
     """A scatter of numbers against categories is a box plot of the numbers by the categories."""
-    columns = fields.get("columns", [])
-    if fields.get("plot") != PlotKind.SCATTER.value or len(columns) != 2:
-        return fields
+    columns = request.columns
+    if request.plot is not PlotKind.SCATTER or len(columns) != 2:
+        return request
     numeric = [c for c in columns if table.kinds.get(c) == "numeric"]
     groups = [c for c in columns if table.kinds.get(c) in ("categorical", "boolean")]
     if len(numeric) != 1 or len(groups) != 1:
-        return fields
+        return request
     note(notes, f"'{groups[0]}' holds categories, so this is a box plot of '{numeric[0]}' by '{groups[0]}'.")
-    return {**fields, "plot": PlotKind.BOX.value, "columns": numeric, "by": groups[0]}
+    return request.model_copy(update={"plot": PlotKind.BOX, "columns": numeric, "by": groups[0]})
 
 
 def to_explore(draft: Draft, *, user_id: str, dataset_id: str, conversation_id: str = "") -> ExploreRequest:
     """The controller's request of a complete describe, correlate or plot draft."""
     if draft.questions:
         raise ValueError("the draft still has open questions")
+    assert isinstance(draft.request, ExploreAsk)
     return ExploreRequest(
         user_id=user_id,
         dataset_id=dataset_id,
         conversation_id=conversation_id,
         what=_WHAT[draft.intent],
-        **draft.fields,
+        **draft.request.model_dump(),
     )

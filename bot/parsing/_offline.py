@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
-from bot.parsing._draft import formula_model, resolve
+from bot.parsing._draft import formula_model, new_request, resolve
 from bot.parsing._explore import read_explore
 from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
 from bot.parsing._typos import correct, said
 from bot.parsing._words import CUT, Found, read_settings
+from controller.task import TrainRequest
 from runner.spec import ModelType, model_phrase
 
 _HOLE = "\ue000"  # a set-aside name is written as _HOLE + chr(_FIRST + its index)
@@ -184,14 +185,14 @@ class OfflineParser:
     """The rule-based parser: no network, the same answer for the same words and table."""
 
     async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
-        """Parse `text`; `model_ids` are the user's saved models, newest first (`user_id` is unused).
+        """Parse `user_id`'s `text`; `model_ids` are the user's saved models, newest first.
 
         In a worker thread: a long message against a wide table takes seconds of matching,
         and the event loop serves every other user meanwhile.
         """
-        return await asyncio.to_thread(self.parse_now, text, table=table, model_ids=model_ids)
+        return await asyncio.to_thread(self.parse_now, text, table=table, model_ids=model_ids, user_id=user_id)
 
-    def parse_now(self, text: str, *, table: TableInfo | None, model_ids: list[str]) -> Draft:
+    def parse_now(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
         """`parse`, synchronously."""
         holes: list[str] = []
         text = _set_aside_quotes(_without_holes(text), holes)
@@ -222,19 +223,19 @@ class OfflineParser:
             if intent is Intent.SHOW_MODEL and not (model_ids or ids) and _COEFFICIENTS.search(plain):
                 return Draft(intent=Intent.UNKNOWN, reply=_NO_MODEL_FOR_COEFFICIENTS)
 
-        fields: dict[str, Any] = {}
+        said_fields: dict[str, Any] = {}
         notes: list[str] = [said(fixes)] if fixes else []
         notes += found.notes
         excluded: list[str] = []
         if intent is Intent.TRAIN:
-            fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
+            said_fields = {k: v for k, v in found.fields.items() if k != "return_probabilities"}
             if formula is not None and formula.model is not None and not found.models:
                 found.models.append(formula.model)
             if _REGRESS_VERB.search(text) and not found.models:
                 found.models.append(ModelType.LINEAR)
                 notes.append("You said 'regress' and named no model, so I will fit linear regression.")
             if len(found.models) == 1:
-                fields["model_type"] = found.models[0].value
+                said_fields["model_type"] = found.models[0]
             elif found.models:
                 names = ", ".join(model_phrase(m) for m in found.models)
                 versus = " vs ".join(model_phrase(m) for m in found.models)
@@ -243,24 +244,29 @@ class OfflineParser:
                     f"on the same folds and see which is best, write: {versus} for {pieces.target or 'TARGET'}"
                 )
             if pieces.target is not None:
-                fields["target_column"] = pieces.target
+                said_fields["target_column"] = pieces.target
             if pieces.features:
-                fields["feature_columns"] = pieces.features
+                said_fields["feature_columns"] = pieces.features
             excluded = pieces.excluded
         elif intent is Intent.PREDICT and "return_probabilities" in found.fields:
-            fields = {"return_probabilities": found.fields["return_probabilities"]}
+            said_fields = {"return_probabilities": found.fields["return_probabilities"]}
+        request, refused = (
+            new_request(intent, user_id=user_id, said=said_fields)
+            if intent in (Intent.TRAIN, Intent.PREDICT)
+            else (None, None)
+        )
         refusals = [formula.unsupported] if formula is not None and formula.unsupported else []
         names_model = intent in (Intent.PREDICT, Intent.SHOW_MODEL, Intent.DELETE_MODEL, Intent.RETRAIN)
         draft = Draft(
             intent=intent,
-            fields=fields,
+            request=request,
             notes=notes,
             model_id=ids[0] if ids and names_model else None,
             excluded=excluded,
-            reply=(refusals + found.unsupported or [None])[0],
+            reply=(refusals + found.unsupported + ([refused] if refused else []) or [None])[0],
         )
         draft = resolve(draft, table=table, model_ids=model_ids, latest_model=latest and names_model)
-        if formula is not None and intent is Intent.TRAIN and "model_type" not in draft.fields:
+        if formula is not None and isinstance(draft.request, TrainRequest) and draft.request.model_type is None:
             draft = formula_model(draft, table)
         return draft
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from bot.parsing._explore import ExploreAsk
+    from controller.task import PredictRequest, TrainRequest
     from store import DatasetSummary
 
 
@@ -75,8 +77,10 @@ class Question:
 class Draft:
     """A partly understood request.
 
-    `fields` holds the Task fields understood so far (JSON-able); a column name the user wrote
-    that is still in question stays there as written until `answer` settles it. `questions`
+    `request` is what is understood so far: a TrainRequest, a PredictRequest or an ExploreAsk
+    (None for the other intents), with None where a question is still to fill it in; a column
+    name the user wrote that is still in question stays there as written until `answer` settles
+    it. `model_id` is the saved model named (predict, show, delete, retrain). `questions`
     are in the order to ask; none left means the draft is complete. `notes` say what was
     assumed. `excluded` are columns the user left out ("everything except X") that could not
     yet be turned into `feature_columns` (a question about them is open, or there is no table).
@@ -85,7 +89,7 @@ class Draft:
     """
 
     intent: Intent
-    fields: dict[str, Any] = field(default_factory=dict)
+    request: TrainRequest | PredictRequest | ExploreAsk | None = None
     questions: list[Question] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     model_id: str | None = None

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from bot.parsing import Draft, Intent, OfflineParser, Question, TableInfo, answer, to_explore, to_task
+from bot.parsing._draft import asked
 from config import load_settings
 from errors import TaskError
 from controller.task import build_spec
@@ -37,7 +38,7 @@ CLASSIFIERS = [
 
 
 def parse(text: str, table: TableInfo | None = HOUSES, model_ids: list[str] = MODEL_IDS) -> Draft:
-    return OfflineParser().parse_now(text, table=table, model_ids=model_ids)
+    return OfflineParser().parse_now(text, table=table, model_ids=model_ids, user_id="42")
 
 
 def reply(draft: Draft, value: str, table: TableInfo | None = HOUSES) -> Draft:
@@ -52,7 +53,7 @@ def test_two_equally_close_columns_are_asked_about_then_the_model() -> None:
         options=["price", "prize"],
     )
     draft = reply(draft, "price")
-    assert draft.fields == {"target_column": "price", "feature_columns": ["age"]}
+    assert asked(draft) == {"target_column": "price", "feature_columns": ["age"]}
     assert draft.questions == [
         Question(
             field="model_type",
@@ -93,14 +94,14 @@ def test_a_column_that_does_not_exist_offers_the_closest_first() -> None:
     assert question.options[0] == "age" and sorted(question.options) == sorted(HOUSES.columns)
     draft = reply(draft, "age")
     assert draft.questions == []
-    assert draft.fields["feature_columns"] == ["size", "age"]
+    assert asked(draft)["feature_columns"] == ["size", "age"]
 
 
 def test_a_typed_answer_is_checked_like_the_request() -> None:
     draft = parse("train a random forest to predict prise")
     draft = reply(draft, "PRIZE")
     assert draft.questions == []
-    assert draft.fields["target_column"] == "prize"
+    assert asked(draft)["target_column"] == "prize"
     assert "Matched 'PRIZE' to column 'prize'." in draft.notes
 
 
@@ -114,7 +115,7 @@ def test_a_model_that_cannot_predict_categories_is_questioned() -> None:
         )
     ]
     draft = reply(draft, "logistic")
-    assert draft.questions == [] and draft.fields["model_type"] == "logistic"
+    assert draft.questions == [] and asked(draft)["model_type"] == "logistic"
 
 
 def test_asking_to_classify_with_a_regression_model_is_questioned() -> None:
@@ -133,10 +134,10 @@ def test_an_unknown_model_name_keeps_the_question_open() -> None:
 def test_everything_except_an_unknown_column_waits_for_the_answer() -> None:
     draft = parse("train ridge to predict price with everything except serial")
     assert [q.field for q in draft.questions] == ["column:serial"]
-    assert draft.excluded == ["serial"] and "feature_columns" not in draft.fields
+    assert draft.excluded == ["serial"] and "feature_columns" not in asked(draft)
     draft = reply(draft, "id")
     assert draft.questions == [] and draft.excluded == []
-    assert draft.fields["feature_columns"] == [
+    assert asked(draft)["feature_columns"] == [
         "age",
         "size",
         "location",
@@ -156,7 +157,7 @@ def test_target_buttons_put_the_features_named_last() -> None:
 def test_a_two_class_number_is_offered_regressors_and_classifiers() -> None:
     kinds = {"survived": "numeric", "age": "numeric"}
     table = TableInfo(columns=["survived", "age"], kinds=kinds, distinct={"survived": 2})
-    draft = OfflineParser().parse_now("train a model for survived", table=table, model_ids=[])
+    draft = OfflineParser().parse_now("train a model for survived", table=table, model_ids=[], user_id="42")
     assert draft.questions[0].options == [*REGRESSORS, "logistic"]
 
 
@@ -185,13 +186,13 @@ def test_leaving_out_every_column_asks_for_features() -> None:
         )
     ]
     draft = reply(draft, "age and Size")
-    assert draft.questions == [] and draft.fields["feature_columns"] == ["age", "size"]
+    assert draft.questions == [] and asked(draft)["feature_columns"] == ["age", "size"]
 
 
 def test_features_can_be_changed_to_all_but_some() -> None:
     draft = parse("train ridge to predict price using age")
     draft = answer(draft, field="feature_columns", value="all columns except id and location", table=HOUSES)
-    assert draft.fields["feature_columns"] == [
+    assert asked(draft)["feature_columns"] == [
         "age",
         "size",
         "prize",
@@ -236,7 +237,7 @@ def test_a_mistyped_model_id_offers_the_closest_first() -> None:
 
 def test_without_a_table_names_are_kept_as_written() -> None:
     draft = parse("train a random forest to predict Preis from Alter", table=None)
-    assert draft.fields == {
+    assert asked(draft) == {
         "model_type": "random_forest",
         "target_column": "Preis",
         "feature_columns": ["Alter"],
@@ -257,7 +258,7 @@ def test_exclusions_without_a_table_are_settled_once_there_is_one() -> None:
     unsure = parse("train a model with everything but id", table=None)
     settled = reply(unsure, "price")
     assert settled.excluded == []
-    assert settled.fields["feature_columns"] == [
+    assert asked(settled)["feature_columns"] == [
         "age",
         "size",
         "location",
@@ -277,7 +278,7 @@ def test_two_columns_differing_only_in_case_are_asked_about() -> None:
         options=["Price", "price"],
     )
     exact = parse("train ridge to predict price", table=table)
-    assert (exact.fields["target_column"], exact.questions) == ("price", [])
+    assert (asked(exact)["target_column"], exact.questions) == ("price", [])
 
 
 def test_a_phrase_naming_two_columns_as_target_is_asked_about() -> None:
@@ -294,7 +295,7 @@ def test_two_columns_listed_as_the_target_are_asked_about_not_picked() -> None:
         draft = parse(text)
         assert draft.questions[0].field == f"column:{written}"
         assert draft.questions[0].options == ["price", "size"]
-        assert reply(draft, "size").fields["target_column"] == "size"
+        assert asked(reply(draft, "size"))["target_column"] == "size"
 
 
 async def test_parsing_runs_off_the_event_loop() -> None:
@@ -307,7 +308,7 @@ async def test_parsing_runs_off_the_event_loop() -> None:
             return super().parse_now(text, **kwargs)  # type: ignore[arg-type]
 
     draft = await Watched().parse("train ridge to predict price", table=HOUSES, model_ids=[], user_id="42")
-    assert draft.fields["target_column"] == "price"
+    assert asked(draft)["target_column"] == "price"
     assert threads and threading.get_ident() not in threads
 
 
@@ -319,17 +320,17 @@ def test_column_names_stay_verbatim_data() -> None:
         table=table,
     )
     assert draft.questions == []
-    assert draft.fields["target_column"] == odd[0]
-    assert draft.fields["feature_columns"] == ["温度 (°C)", "{price}", "a;b"]
+    assert asked(draft)["target_column"] == odd[0]
+    assert asked(draft)["feature_columns"] == ["温度 (°C)", "{price}", "a;b"]
     long = parse("train ridge to predict " + "X" * 300 + " using all other columns", table=table)
-    assert long.fields["target_column"] == "x" * 300
+    assert asked(long)["target_column"] == "x" * 300
     task = to_task(long, user_id="42", dataset_id="ds")
     assert task.model_dump(mode="json")["target_column"] == "x" * 300
 
 
 def test_values_the_task_refuses_become_a_task_error() -> None:
     draft = parse("train ridge to predict price with 50-fold cross validation")
-    assert draft.fields["cv_folds"] == 50
+    assert draft.reply is not None and "cv_folds = 50 is not allowed" in draft.reply
     with pytest.raises(TaskError) as refused:
         to_task(draft, user_id="42", dataset_id="ds")
     assert "cv_folds = 50 is not allowed" in refused.value.user_message
@@ -381,6 +382,6 @@ def test_a_column_asked_about_in_a_plot_request_is_put_in_place_by_the_answer():
     assert draft.intent is Intent.PLOT
     assert [q.field for q in draft.questions] == ["column:weight"]
     done = answer(draft, field="column:weight", value="size", table=HOUSES)
-    assert (done.fields, done.questions) == ({"plot": "box", "columns": ["size"], "by": "location"}, [])
+    assert (asked(done), done.questions) == ({"plot": "box", "columns": ["size"], "by": "location"}, [])
     request = to_explore(done, user_id="u1", dataset_id="ds_0123456789ab")
     assert (request.what.value, request.plot.value, request.columns, request.by) == ("plot", "box", ["size"], "location")

@@ -15,7 +15,10 @@ from pydantic import SecretStr
 
 from bot.parsing import ClaudeParser, Draft, Intent, OfflineParser, Question, TableInfo, make_parser
 from bot.parsing._claude import BUDGET_SPENT
+from bot.parsing._draft import asked
+from bot.parsing._explore import ExploreAsk
 from config import AnthropicSettings, load_settings
+from controller.task import TrainRequest
 from parsing_data import HOUSES, MODEL_IDS
 from runner.spec import ModelType
 from store import Store
@@ -134,15 +137,16 @@ async def test_a_tool_use_answer_goes_through_the_column_checks(store: Store) ->
     draft = await fake.parser(store).parse(TEXT, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
     assert draft == Draft(
         intent=Intent.TRAIN,
-        fields={
-            "target_column": "price",
-            "feature_columns": ["age", "size"],
-            "model_type": "random_forest",
-            "hyperparameters": {"n_estimators": 200},
-            "validation": "cross_validation",
-            "cv_folds": 5,
-            "preprocessing": {"scaling": "minmax"},
-        },
+        request=TrainRequest(
+            user_id=USER,
+            target_column="price",
+            feature_columns=["age", "size"],
+            model_type="random_forest",
+            hyperparameters={"n_estimators": 200},
+            validation="cross_validation",
+            cv_folds=5,
+            preprocessing={"scaling": "minmax"},
+        ),
         questions=[],
         notes=[
             "Matched 'Price' to column 'price'.",
@@ -165,7 +169,7 @@ async def test_a_prediction_with_the_latest_model(store: Store) -> None:
     draft = await fake.parser(store).parse(
         "score it with my newest model, labels only", table=None, model_ids=MODEL_IDS, user_id=USER
     )
-    assert (draft.intent, draft.model_id, draft.fields) == (
+    assert (draft.intent, draft.model_id, asked(draft)) == (
         Intent.PREDICT,
         "model_1a2b3c4d",
         {"return_probabilities": False},
@@ -176,7 +180,7 @@ async def test_a_prediction_with_the_latest_model(store: Store) -> None:
 async def test_a_coefficient_question_shows_the_latest_model_and_the_prompt_says_so(store: Store) -> None:
     fake = answering({"intent": "show_model", "use_latest_model": True})
     draft = await fake.parser(store).parse("is size significant?", table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
-    assert (draft.intent, draft.model_id, draft.fields) == (Intent.SHOW_MODEL, "model_1a2b3c4d", {})
+    assert (draft.intent, draft.model_id, asked(draft)) == (Intent.SHOW_MODEL, "model_1a2b3c4d", {})
     assert draft.notes == ["Using your latest model, model_1a2b3c4d."]
     assert "coefficients, p-values, significance" in fake.body()["system"]
 
@@ -193,7 +197,7 @@ async def test_a_retrain_is_the_same_draft_from_both_parsers(store: Store, text:
     fake = answering(arguments)
     draft = await fake.parser(store).parse(text, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
     assert draft.intent is Intent.RETRAIN and draft.model_id in MODEL_IDS and not draft.questions
-    assert draft == OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    assert draft == OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
     assert "'retrain model_1a2b3c4d on the new data'" in fake.body()["system"]
 
 
@@ -266,8 +270,8 @@ async def test_any_failure_falls_back_to_the_offline_parser(
     fake = FakeAnthropic(respond)
     draft = await fake.parser(store).parse(TEXT, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
     assert len(fake.requests) == 1  # no retries: the user is waiting
-    assert draft == OfflineParser().parse_now(TEXT, table=HOUSES, model_ids=MODEL_IDS)
-    assert draft.fields["target_column"] == "price" and draft.fields["model_type"] == "random_forest"
+    assert draft == OfflineParser().parse_now(TEXT, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
+    assert asked(draft)["target_column"] == "price" and asked(draft)["model_type"] == "random_forest"
 
 
 async def test_no_key_means_no_request_at_all(store: Store) -> None:
@@ -323,7 +327,7 @@ async def test_a_message_too_long_for_the_prompt_is_read_offline(store: Store) -
     text = TEXT + " " + "and also this " * 1000
     draft = await fake.parser(store).parse(text, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
     assert fake.requests == []
-    assert draft == OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    assert draft == OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
 
 
 async def test_tokens_are_counted_per_user_from_the_usage(store: Store) -> None:
@@ -362,11 +366,11 @@ async def test_a_spent_budget_means_the_offline_parser_and_a_note_once_a_day(sto
         assert BUDGET_SPENT not in (await parse()).notes
     assert len(fake.requests) == 2
 
-    offline = OfflineParser().parse_now(TEXT, table=HOUSES, model_ids=MODEL_IDS)
+    offline = OfflineParser().parse_now(TEXT, table=HOUSES, model_ids=MODEL_IDS, user_id=USER)
     spent = await parse()
     assert len(fake.requests) == 2  # no request once the budget is spent
     assert spent.notes == [BUDGET_SPENT, *offline.notes]
-    assert (spent.intent, spent.fields, spent.questions) == (offline.intent, offline.fields, offline.questions)
+    assert (spent.intent, asked(spent), spent.questions) == (offline.intent, asked(offline), offline.questions)
     assert await parse() == offline  # told once
     await parse("someone_else")  # their own budget
     assert len(fake.requests) == 3
@@ -390,7 +394,7 @@ async def test_claude_can_ask_for_a_plot_a_correlation_or_a_description(store: S
     draft = await fake.parser(store).parse("box plot of price by location", table=HOUSES, model_ids=[], user_id=USER)
     assert draft == Draft(
         intent=Intent.PLOT,
-        fields={"columns": ["price"], "plot": "box", "by": "location"},
+        request=ExploreAsk(columns=["price"], plot="box", by="location"),
         notes=["Matched 'Price' to column 'price'.", "Matched 'locaton' to column 'location'."],
     )
     properties = fake.body()["tools"][0]["input_schema"]["properties"]
@@ -399,9 +403,9 @@ async def test_claude_can_ask_for_a_plot_a_correlation_or_a_description(store: S
 
     fake = answering({"intent": "correlate", "correlation_target": "price", "columns": [], "model_type": "linear"})
     draft = await fake.parser(store).parse("correlations with price", table=HOUSES, model_ids=[], user_id=USER)
-    assert (draft.intent, draft.fields, draft.questions) == (Intent.CORRELATE, {"target": "price"}, [])
+    assert (draft.intent, asked(draft), draft.questions) == (Intent.CORRELATE, {"target": "price"}, [])
 
     fake = answering({"intent": "describe", "columns": ["age", "weight"]})
     draft = await fake.parser(store).parse("describe age and weight", table=HOUSES, model_ids=[], user_id=USER)
-    assert draft.fields == {"columns": ["age", "weight"]}
+    assert asked(draft) == {"columns": ["age", "weight"]}
     assert [q.field for q in draft.questions] == ["column:weight"]

@@ -40,7 +40,7 @@ def test_the_corpus_is_large_and_spans_six_tables() -> None:
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_offline_parser_on_the_corpus(case: Case) -> None:
-    draft = OfflineParser().parse_now(case.text, table=TABLES[case.table], model_ids=list(EVAL_MODEL_IDS))
+    draft = OfflineParser().parse_now(case.text, table=TABLES[case.table], model_ids=list(EVAL_MODEL_IDS), user_id="42")
     assert judge(case, draft) is None
 
 

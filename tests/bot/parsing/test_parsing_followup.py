@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.parsing import Draft, OfflineParser, follow_up
+from bot.parsing._draft import asked
 from parsing_data import BOSTON
 
 _LAST = "random forest for medv using rm, lstat and age with 200 trees"
@@ -12,8 +13,8 @@ _LAST = "random forest for medv using rm, lstat and age with 200 trees"
 
 def _edit(text: str) -> Draft | None:
     parser = OfflineParser()
-    previous = parser.parse_now(_LAST, table=BOSTON, model_ids=[])
-    return follow_up(previous, text, parser.parse_now(text, table=BOSTON, model_ids=[]), BOSTON)
+    previous = parser.parse_now(_LAST, table=BOSTON, model_ids=[], user_id="42")
+    return follow_up(previous, text, parser.parse_now(text, table=BOSTON, model_ids=[], user_id="42"), BOSTON)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,7 @@ def test_an_edit_changes_only_what_it_names(text: str, changed: dict, note: str)
     }
     if changed.get("model_type"):
         del expected["hyperparameters"]  # the old model's settings are not carried over to another
-    assert draft.fields == {**expected, **changed}
+    assert asked(draft) == {**expected, **changed}
     assert draft.notes == [f"Your last request again, changed: {note}."]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bot.parsing import Intent, OfflineParser, TableInfo
+from bot.parsing._draft import asked
 from parsing_data import BOSTON, HOUSES, MODEL_IDS
 
 
@@ -548,9 +549,9 @@ PHRASINGS = [
 def test_phrasing(
     text: str, intent: Intent, fields: dict[str, Any], model_id: str | None, asks: list[str], notes: list[str]
 ) -> None:
-    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS, user_id="42")
     assert draft.intent is intent
-    assert draft.fields == fields
+    assert asked(draft) == fields
     assert draft.model_id == model_id
     assert [q.field for q in draft.questions] == asks
     assert draft.notes == notes
@@ -571,7 +572,7 @@ def test_phrasing(
     ],
 )
 def test_formula_parts_not_supported_yet_get_a_sentence(text: str, unsupported: str) -> None:
-    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS)
+    draft = OfflineParser().parse_now(text, table=HOUSES, model_ids=MODEL_IDS, user_id="42")
     assert draft.intent is Intent.TRAIN
     assert draft.reply is not None and unsupported in draft.reply and "not supported yet" in draft.reply
 
@@ -580,14 +581,14 @@ def test_a_formula_for_a_two_class_number_fits_logistic_regression() -> None:
     table = TableInfo(
         columns=["survived", "age"], kinds={"survived": "numeric", "age": "numeric"}, distinct={"survived": 2}
     )
-    draft = OfflineParser().parse_now("survived ~ age", table=table, model_ids=[])
-    assert draft.fields["model_type"] == "logistic" and not draft.questions
+    draft = OfflineParser().parse_now("survived ~ age", table=table, model_ids=[], user_id="42")
+    assert asked(draft)["model_type"] == "logistic" and not draft.questions
     assert draft.notes == ["No model named: 'survived' holds two classes, so I will fit logistic regression."]
 
 
 def test_formula_words_never_become_code() -> None:
-    draft = OfflineParser().parse_now("price ~ __import__('os').system('id')", table=HOUSES, model_ids=[])
-    assert draft.reply is not None and draft.fields["target_column"] == "price"
+    draft = OfflineParser().parse_now("price ~ __import__('os').system('id')", table=HOUSES, model_ids=[], user_id="42")
+    assert draft.reply is not None and asked(draft)["target_column"] == "price"
 
 
 _LOO = (
@@ -667,13 +668,13 @@ STATISTICAL = [
 
 @pytest.mark.parametrize(("text", "fields"), STATISTICAL, ids=[t for t, _ in STATISTICAL])
 def test_statistical_conventions(text: str, fields: dict[str, Any]) -> None:
-    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
-    assert (draft.intent, draft.fields, draft.questions, draft.reply) == (Intent.TRAIN, fields, [], None)
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[], user_id="42")
+    assert (draft.intent, asked(draft), draft.questions, draft.reply) == (Intent.TRAIN, fields, [], None)
     assert draft.notes == ([_REGRESS] if text.startswith("regress") else [])
 
 
 def test_leave_one_out_is_refused_with_a_sentence() -> None:
-    draft = OfflineParser().parse_now("ridge for medv with leave-one-out CV", table=BOSTON, model_ids=[])
+    draft = OfflineParser().parse_now("ridge for medv with leave-one-out CV", table=BOSTON, model_ids=[], user_id="42")
     assert draft.reply == _LOO
 
 
@@ -697,13 +698,13 @@ ABBREVIATIONS = [
 
 @pytest.mark.parametrize(("text", "model"), ABBREVIATIONS)
 def test_abbreviations_of_models(text: str, model: str) -> None:
-    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
-    assert draft.fields == {"model_type": model, "target_column": "medv"} and not draft.questions
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[], user_id="42")
+    assert asked(draft) == {"model_type": model, "target_column": "medv"} and not draft.questions
 
 
 def test_typos_are_put_right_and_said() -> None:
-    draft = OfflineParser().parse_now("trian a ranodm forrest to predcit medv", table=BOSTON, model_ids=[])
-    assert draft.fields == {"model_type": "random_forest", "target_column": "medv"}
+    draft = OfflineParser().parse_now("trian a ranodm forrest to predcit medv", table=BOSTON, model_ids=[], user_id="42")
+    assert asked(draft) == {"model_type": "random_forest", "target_column": "medv"}
     assert draft.notes == [
         "I read 'trian' as 'train', 'ranodm' as 'random', 'forrest' as 'forest' and 'predcit' as 'predict'."
     ]
@@ -711,8 +712,8 @@ def test_typos_are_put_right_and_said() -> None:
 
 def test_a_word_close_to_a_column_is_left_to_the_column_matcher() -> None:
     table = TableInfo(columns=["trains", "price"], kinds={"trains": "numeric", "price": "numeric"})
-    draft = OfflineParser().parse_now("ridge for price using trainz", table=table, model_ids=[])
-    assert draft.fields["feature_columns"] == ["trains"]
+    draft = OfflineParser().parse_now("ridge for price using trainz", table=table, model_ids=[], user_id="42")
+    assert asked(draft)["feature_columns"] == ["trains"]
     assert not any(n.startswith("I read") for n in draft.notes)
 
 
@@ -724,7 +725,7 @@ def test_a_word_close_to_a_column_is_left_to_the_column_matcher() -> None:
     ],
 )
 def test_models_the_catalogue_lacks_are_named(text: str, note: str) -> None:
-    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[])
+    draft = OfflineParser().parse_now(text, table=BOSTON, model_ids=[], user_id="42")
     assert draft.notes == [f"{note} random forest."] and [q.field for q in draft.questions] == ["model_type"]
 
 
@@ -745,13 +746,13 @@ _BODY = TableInfo(
     ],
 )
 def test_columns_described_in_words_are_matched_and_the_match_said(written: str, column: str) -> None:
-    draft = OfflineParser().parse_now(f"ridge to predict {written}", table=_BODY, model_ids=[])
-    assert draft.fields["target_column"] == column and not draft.questions
+    draft = OfflineParser().parse_now(f"ridge to predict {written}", table=_BODY, model_ids=[], user_id="42")
+    assert asked(draft)["target_column"] == column and not draft.questions
     assert draft.notes == ([] if "(" in written else [f"Matched '{written}' to column '{column}'."])
 
 
 def test_a_description_fitting_two_columns_is_asked_about() -> None:
-    draft = OfflineParser().parse_now("ridge to predict length", table=_BODY, model_ids=[])
+    draft = OfflineParser().parse_now("ridge to predict length", table=_BODY, model_ids=[], user_id="42")
     assert draft.questions[0].field == "column:length"
     assert draft.questions[0].options == ["bill_length_mm", "flipper_length_mm"]
 
