@@ -46,7 +46,7 @@ from controller._queue import FairQueue
 from controller._pool import WarmPool, clean_pool_dirs, pool_size
 from controller._reconcile import clean_job_dirs, expire_outputs, interrupt_orphan_jobs, reap_containers
 from controller.explore import ExploreRequest, explore_spec
-from controller.task import Task, build_spec, ingest_spec
+from controller.task import PredictRequest, Task, build_spec, ingest_spec
 from runner.spec import UPLOAD_FILE, AnySpec, TrainSpec, parse_spec
 from store import DatasetRecord, ExitReason, JobKind, JobRecord, JobState, Store, human_size
 
@@ -340,18 +340,17 @@ class Controller:
         """
         self._require_running()
         store, user_id = self._store, task.user_id
-        train = task.kind is JobKind.TRAIN
         if task.dataset_id is None:
             raise TaskError("no dataset", user_message="Upload a table (CSV, XLSX or Parquet) first.")
         dataset = await asyncio.to_thread(store.get_dataset, user_id=user_id, dataset_id=task.dataset_id)
-        if not train:
+        if isinstance(task, PredictRequest):
             if task.model_id is None:
                 raise TaskError("no model", user_message="Which model should I use? /models lists yours.")
             await asyncio.to_thread(store.get_model, user_id=user_id, model_id=task.model_id)
-        if task.reference_model_id is not None:  # a retrain: the earlier model must be the user's
+        elif task.reference_model_id is not None:  # a retrain: the earlier model must be the user's
             await asyncio.to_thread(store.get_model, user_id=user_id, model_id=task.reference_model_id)
         job_id = await asyncio.to_thread(store.new_job_id)
-        model_id = await asyncio.to_thread(store.new_model_id) if train else task.model_id
+        model_id = task.model_id if isinstance(task, PredictRequest) else await asyncio.to_thread(store.new_model_id)
         assert model_id is not None
         image_id = await self._backend.resolve_image(self._image_reference)
         spec = build_spec(
@@ -367,7 +366,7 @@ class Controller:
         )
         return await self._accept(
             spec,
-            kind=JobKind.TRAIN if train else JobKind.PREDICT,
+            kind=task.kind,
             image_id=image_id,
             dataset_id=task.dataset_id,
             model_id=model_id,
