@@ -37,6 +37,7 @@ _ASK = re.compile(
 _TUNE = re.compile(
     r"^\W*(?:tune|optimi[sz]e|find\s+the\s+best\s+settings\s+(?:of|for))\s+(?P<rest>.*?)\W*$", re.IGNORECASE
 )
+_TRAILING = re.compile(r"\W+$")
 _TUNE_TARGET = re.compile(r"\s+(?:for|on|to\s+predict|predicting)\s+(?P<target>.+)$", re.IGNORECASE)
 
 
@@ -49,9 +50,12 @@ class TuneRequest:
 def tune_request(text: str) -> TuneRequest | None:
     """'tune the random forest for price', 'optimise lasso', 'find the best settings for the SVM'."""
     match = _TUNE.match(text.strip())
-    if match is None:
-        return None
-    rest = match["rest"]
+    return None if match is None else tune_command(match["rest"])
+
+
+def tune_command(text: str) -> TuneRequest:
+    """The words after /tune, or after 'tune': 'random_forest price', 'the random forest for price'."""
+    rest = _TRAILING.sub("", text.strip())
     target = None
     if (found_target := _TUNE_TARGET.search(rest)) is not None:
         target = found_target["target"].strip().strip("'\"`?") or None
@@ -116,17 +120,28 @@ def compare_request(text: str) -> CompareRequest | None:
     asked = _NEURAL.sub("", text).strip()
     match = _ASK.match(asked) or _ASK_VERB.match(asked)
     if match is not None:
-        target = (match["target"] or "").strip().strip("'\"`") or None
-        if target is not None and (named := _named_models(target, neural, rest_is_target=True)) is not None:
-            models, notes, target = named
-            return CompareRequest(target=target or None, include_neural_network=neural, models=models, notes=notes)
-        return CompareRequest(target=target, include_neural_network=neural)
+        return _compare_for(match["target"] or "", neural)
     for pattern in _NAMED:
         if (match := pattern.match(asked)) is not None and (named := _named_models(match["models"], neural)):
             models, notes, _ = named
             target = (match["target"] or "").strip().strip("'\"`") or None
             return CompareRequest(target=target, include_neural_network=neural, models=models, notes=notes)
     return None
+
+
+def compare_command(words: str) -> CompareRequest:
+    """The words after /compare: the target, or the models to compare and the target ("price ridge lasso")."""
+    neural = bool(_NEURAL.search(words))
+    return _compare_for(_TRAILING.sub("", _NEURAL.sub("", words).strip()), neural)
+
+
+def _compare_for(target: str, neural: bool) -> CompareRequest:
+    """Every suitable model for `target` (as written), or the models it names, the rest being the target."""
+    target = target.strip().strip("'\"`")
+    if target and (named := _named_models(target, neural, rest_is_target=True)) is not None:
+        models, notes, target = named
+        return CompareRequest(target=target or None, include_neural_network=neural, models=models, notes=notes)
+    return CompareRequest(target=target or None, include_neural_network=neural)
 
 
 def _named_models(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot._coefficients import coefficient_replies, significant_terms, stored_inference, term_answers
 from bot._format import (
-    HELP,
+    HELP_INTRO,
     clip,
     format_datasets,
     format_jobs,
@@ -32,10 +32,12 @@ from bot._format import (
 from bot._compare import (
     CompareRequest,
     TuneRequest,
+    compare_command,
     compare_request,
     format_leaderboard,
     format_tuning,
     status_line,
+    tune_command,
     tune_request,
 )
 from bot._explore_format import explore_caption, explore_header, explore_subject, format_explore
@@ -52,6 +54,7 @@ from bot.parsing import (
     closest,
     follow_up,
     make_parser,
+    resolve,
     to_explore,
     to_task,
 )
@@ -338,74 +341,47 @@ class Dialogue:
             await self._proceed(message, chat, sink, draft, shown_notes=())
 
     async def _command(self, message: Incoming, chat: _Chat, sink: Sink, text: str) -> None:
-        head, _, rest = text.partition(" ")
-        command = head[1:].split("@", 1)[0].lower()
-        rest = rest.strip()
-        user_id = message.user_id
-        if command in ("start", "help"):
-            await sink.send(Text(HELP))
-        elif command == "data":
-            dataset = await self._dataset(user_id, chat)
-            await sink.send(
-                Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
-            )
-        elif command == "datasets":
-            datasets = await asyncio.to_thread(self._store.list_datasets, user_id=user_id)
-            current = await self._dataset(user_id, chat)
-            current_id = current.dataset_id if current else None
-            await sink.send(Text(format_datasets(datasets, current_id=current_id)))
-        elif command == "dataset":
-            await self._offer_dataset_delete(user_id, sink, rest)
-        elif command == "describe":
-            chat.question = None
-            draft = await self._parse(message, chat, f"describe {rest or 'the data'}")
-            await self._proceed(message, chat, sink, draft, shown_notes=())
-        elif command == "train":
-            chat.question = None
-            draft = await self._parse(message, chat, f"train {rest}".strip())
-            await self._proceed(message, chat, sink, draft, shown_notes=())
-        elif command == "compare":
-            chat.question = None
-            await self._compare(message, chat, sink, compare_request(f"compare models for {rest}") or CompareRequest(None, False))
-        elif command == "tune":
-            chat.question = None
-            await self._tune(message, chat, sink, tune_request(f"tune {rest}") or TuneRequest(None, None))
-        elif command == "predict":
-            chat.question = None
-            words = f"use model {rest} to make predictions" if rest else "make predictions"
-            draft = await self._parse(message, chat, words)
-            await self._proceed(message, chat, sink, draft, shown_notes=())
-        elif command == "models":
-            models = await asyncio.to_thread(self._store.list_models, user_id=user_id)
-            await sink.send(Text(format_models(models)))
-        elif command == "model":
-            await self._show_model(user_id, sink, rest)
-        elif command == "retrain":
-            chat.question = None
-            if rest:
-                await self._retrain(message, chat, sink, rest.split()[0].lower())
-            else:  # which model: the only one, or a question with buttons
-                await self._proceed(message, chat, sink, await self._parse(message, chat, "/retrain"), shown_notes=())
-        elif command == "delete":
-            await self._offer_delete(user_id, sink, rest)
-        elif command == "jobs":
-            jobs = await asyncio.to_thread(self._store.list_jobs, user_id=user_id)
-            await sink.send(Text(format_jobs(jobs)))
-        elif command == "cancel":
-            await self._cancel(message, chat, sink)
-        else:
-            meant = closest(command, _COMMANDS)
+        head, _, words = text.partition(" ")
+        name = head[1:].split("@", 1)[0].lower()
+        command = _COMMANDS.get(name)
+        if command is None:
+            meant = closest(name, _COMMANDS)
             hint = f" Did you mean /{meant}?" if meant else ""
-            await sink.send(Text(f"I do not know /{command}.{hint} /help lists what I can do."))
+            await sink.send(Text(f"I do not know /{name}.{hint} /help lists what I can do."))
+            return
+        if command.new_request:
+            chat.question = None
+        await command.run(self, message, chat, sink, words.strip())
+
+    async def _parse_as(self, intent: Intent, message: Incoming, chat: _Chat, sink: Sink, words: str) -> None:
+        """/train, /describe: the words read as a request for `intent`."""
+        draft = await self._parse(message, chat, words, intent=intent)
+        await self._proceed(message, chat, sink, draft, shown_notes=())
+
+    async def _with_model(self, intent: Intent, message: Incoming, chat: _Chat, sink: Sink, words: str) -> None:
+        """/predict, /retrain: a request for `intent` with the model the words name (its id), or a
+        question about which model when they name none."""
+        model_id = words.split()[0].lower() if words else None
+        model_ids = await self._model_ids(message.user_id)
+        draft = resolve(Draft(intent=intent, model_id=model_id), table=None, model_ids=model_ids)
+        await self._proceed(message, chat, sink, draft, shown_notes=())
 
     # -- drafts and questions ------------------------------------------------------------
 
-    async def _parse(self, message: Incoming, chat: _Chat, text: str) -> Draft:
+    async def _parse(self, message: Incoming, chat: _Chat, text: str, *, intent: Intent | None = None) -> Draft:
         dataset = await self._dataset(message.user_id, chat)
-        models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
         return await self._parser.parse(
-            text, table=_table(dataset), model_ids=[m.model_id for m in models], user_id=message.user_id
+            text,
+            table=_table(dataset),
+            model_ids=await self._model_ids(message.user_id),
+            user_id=message.user_id,
+            intent=intent,
         )
+
+    async def _model_ids(self, user_id: str) -> list[str]:
+        """The user's saved models, newest first."""
+        models = await asyncio.to_thread(self._store.list_models, user_id=user_id)
+        return [m.model_id for m in models]
 
     async def _answer(self, message: Incoming, chat: _Chat, sink: Sink, value: str) -> None:
         question = chat.question
@@ -436,7 +412,7 @@ class Dialogue:
         """Ask the draft's next question, or do what it asks for."""
         notes = [f"ℹ️ {n}" for n in draft.notes if n not in shown_notes]
         if draft.intent is Intent.HELP:
-            await sink.send(Text(HELP))
+            await self._help(sink)
             return
         if draft.intent is Intent.CANCEL:
             await self._cancel(message, chat, sink)
@@ -461,8 +437,7 @@ class Dialogue:
             case Intent.PREDICT:
                 await self._predict(message, chat, sink, draft)
             case Intent.LIST_MODELS:
-                models = await asyncio.to_thread(self._store.list_models, user_id=message.user_id)
-                await sink.send(Text(format_models(models)))
+                await self._list_models(message.user_id, sink)
             case Intent.SHOW_MODEL:
                 await self._show_model(message.user_id, sink, draft.model_id or "", question=message.text or "")
             case Intent.DELETE_MODEL:
@@ -470,12 +445,12 @@ class Dialogue:
             case Intent.RETRAIN:
                 await self._retrain(message, chat, sink, draft.model_id or "")
             case Intent.DATA_SUMMARY:
-                dataset = await self._dataset(message.user_id, chat)
-                await sink.send(
-                    Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE)
-                )
+                await self._show_data(message.user_id, chat, sink)
             case Intent.DESCRIBE | Intent.CORRELATE | Intent.PLOT:
                 await self._explore(message, chat, sink, draft)
+
+    async def _help(self, sink: Sink) -> None:
+        await sink.send(Text(_HELP))
 
     async def _ask(self, chat: _Chat, sink: Sink, draft: Draft, notes: list[str]) -> None:
         self._serial += 1
@@ -770,6 +745,14 @@ class Dialogue:
 
     # -- models --------------------------------------------------------------------------
 
+    async def _list_models(self, user_id: str, sink: Sink) -> None:
+        models = await asyncio.to_thread(self._store.list_models, user_id=user_id)
+        await sink.send(Text(format_models(models)))
+
+    async def _list_jobs(self, user_id: str, sink: Sink) -> None:
+        jobs = await asyncio.to_thread(self._store.list_jobs, user_id=user_id)
+        await sink.send(Text(format_jobs(jobs)))
+
     async def _show_model(self, user_id: str, sink: Sink, model_id: str, *, question: str = "") -> None:
         """The model's details and coefficient table; a question naming columns gets only a sentence
         on each ("is age significant?"), and one on significance the table and the terms that pass
@@ -803,6 +786,15 @@ class Dialogue:
         )
 
     # -- tables --------------------------------------------------------------------------
+
+    async def _show_data(self, user_id: str, chat: _Chat, sink: Sink) -> None:
+        dataset = await self._dataset(user_id, chat)
+        await sink.send(Text(format_summary(dataset) if dataset else "No table yet. " + _SEND_TABLE))
+
+    async def _list_datasets(self, user_id: str, chat: _Chat, sink: Sink) -> None:
+        datasets = await asyncio.to_thread(self._store.list_datasets, user_id=user_id)
+        current = await self._dataset(user_id, chat)
+        await sink.send(Text(format_datasets(datasets, current_id=current.dataset_id if current else None)))
 
     async def _offer_dataset_delete(self, user_id: str, sink: Sink, words: str) -> None:
         action, _, dataset_id = words.partition(" ")
@@ -847,10 +839,67 @@ _NOT_UNDERSTOOD = (
     "/help lists everything I can do."
 )
 
+_Run = Callable[[Dialogue, Incoming, _Chat, Sink, str], Awaitable[None]]
 
-_COMMANDS = frozenset(
-    "start help data datasets dataset describe train predict compare tune models model retrain delete jobs cancel".split()
-)
+
+@dataclass(frozen=True)
+class _Command:
+    """A slash command: what it does with the words after it, its /help line (None: not listed), and
+    whether it starts a new request (an open question is dropped)."""
+
+    run: _Run
+    help: str | None = None
+    new_request: bool = False
+
+
+# In /help's order. Run with (dialogue, message, chat, sink, words after the command).
+_COMMANDS: dict[str, _Command] = {
+    "start": _Command(lambda d, m, c, s, w: d._help(s)),
+    "data": _Command(lambda d, m, c, s, w: d._show_data(m.user_id, c, s), "/data — the current table"),
+    "describe": _Command(
+        lambda d, m, c, s, w: d._parse_as(Intent.DESCRIBE, m, c, s, w),
+        "/describe [columns] — statistics of each column (n, missing, mean, sd, quartiles; top categories)",
+        new_request=True,
+    ),
+    "datasets": _Command(lambda d, m, c, s, w: d._list_datasets(m.user_id, c, s), "/datasets — your tables"),
+    "dataset": _Command(
+        lambda d, m, c, s, w: d._offer_dataset_delete(m.user_id, s, w), "/dataset delete ID — delete a table"
+    ),
+    "train": _Command(
+        lambda d, m, c, s, w: d._parse_as(Intent.TRAIN, m, c, s, w),
+        "/train [words] — train a model",
+        new_request=True,
+    ),
+    "compare": _Command(
+        lambda d, m, c, s, w: d._compare(m, c, s, compare_command(w)),
+        "/compare [target] [models] — which model is best: each one on the same split and folds",
+        new_request=True,
+    ),
+    "tune": _Command(
+        lambda d, m, c, s, w: d._tune(m, c, s, tune_command(w)),
+        "/tune MODEL TARGET — search a model's settings by cross-validation",
+        new_request=True,
+    ),
+    "predict": _Command(
+        lambda d, m, c, s, w: d._with_model(Intent.PREDICT, m, c, s, w),
+        "/predict [model id] — predictions on the current table",
+        new_request=True,
+    ),
+    "models": _Command(lambda d, m, c, s, w: d._list_models(m.user_id, s), "/models — your models"),
+    "model": _Command(lambda d, m, c, s, w: d._show_model(m.user_id, s, w), "/model ID — details of a model"),
+    "retrain": _Command(
+        lambda d, m, c, s, w: d._with_model(Intent.RETRAIN, m, c, s, w),
+        "/retrain ID — train a model again on the current table and compare old and new",
+        new_request=True,
+    ),
+    "delete": _Command(lambda d, m, c, s, w: d._offer_delete(m.user_id, s, w), "/delete ID — delete a model"),
+    "jobs": _Command(lambda d, m, c, s, w: d._list_jobs(m.user_id, s), "/jobs — your recent jobs"),
+    "cancel": _Command(
+        lambda d, m, c, s, w: d._cancel(m, c, s), "/cancel — leave a question or stop your running jobs"
+    ),
+    "help": _Command(lambda d, m, c, s, w: d._help(s), "/help — this message"),
+}
+_HELP = "\n".join([HELP_INTRO, "", "Commands:", *(c.help for c in _COMMANDS.values() if c.help)])
 
 
 async def _confirm_delete(sink: Sink, question: str, *, delete: str, keep: str) -> None:

@@ -14,7 +14,7 @@ from runner.spec import PredictOutcome, TaskType, TrainOutcome, TrainSplit, mode
 from store import DatasetRecord, JobKind, JobRecord, ModelRecord, human_size
 
 __all__ = [
-    "HELP",
+    "HELP_INTRO",
     "clip",
     "format_datasets",
     "format_jobs",
@@ -28,7 +28,7 @@ __all__ = [
     "model_label",
 ]
 
-HELP = """🤖 I train machine-learning models on your tables and use them for predictions.
+HELP_INTRO = """🤖 I train machine-learning models on your tables and use them for predictions.
 
 1. Send me a table (CSV, Excel .xlsx or Parquet).
 2. Tell me what to do in your own words, for example:
@@ -37,24 +37,7 @@ HELP = """🤖 I train machine-learning models on your tables and use them for p
    • Use model model_1a2b3c4d to make predictions (on the table you sent last)
    • Correlation between price and size · correlations with price
    • Plot price against size · histogram of age · box plot of price by city · pair plot of a, b, c
-   • Which model is best for price? · ridge vs lasso for price · tune the random forest for price
-
-Commands:
-/data — the current table
-/describe [columns] — statistics of each column (n, missing, mean, sd, quartiles; top categories)
-/datasets — your tables
-/dataset delete ID — delete a table
-/train [words] — train a model
-/compare [target] [models] — which model is best: each one on the same split and folds
-/tune MODEL TARGET — search a model's settings by cross-validation
-/predict [model id] — predictions on the current table
-/models — your models
-/model ID — details of a model
-/retrain ID — train a model again on the current table and compare old and new
-/delete ID — delete a model
-/jobs — your recent jobs
-/cancel — leave a question or stop your running jobs
-/help — this message"""
+   • Which model is best for price? · ridge vs lasso for price · tune the random forest for price"""
 
 # Shown in a summary; the rest is counted ("... and 12 more columns").
 _SUMMARY_COLUMNS = 25

@@ -23,7 +23,7 @@ from bot.parsing._cli import parse_command, register
 if TYPE_CHECKING:
     from bot.parsing._answer import answer
     from bot.parsing._claude import ClaudeParser, make_parser
-    from bot.parsing._draft import to_task
+    from bot.parsing._draft import resolve, to_task
     from bot.parsing._explore import to_explore
     from bot.parsing._followup import follow_up
     from bot.parsing._offline import OfflineParser
@@ -43,6 +43,7 @@ _HOMES = {
     "closest": "bot.parsing._typos",
     "follow_up": "bot.parsing._followup",
     "make_parser": "bot.parsing._claude",
+    "resolve": "bot.parsing._draft",
     "to_explore": "bot.parsing._explore",
     "to_task": "bot.parsing._draft",
 }

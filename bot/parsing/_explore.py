@@ -134,11 +134,7 @@ def read_explore(text: str, table: TableInfo | None) -> Draft | None:
     if match := _SCATTER_AND.search(text):
         return _draft(Intent.PLOT, plot=PlotKind.SCATTER, columns=_names(match["rest"], table))
     if match := _DESCRIBE.search(text):
-        rest = match["rest"].strip()
-        if _ALL.match(rest):
-            return _draft(Intent.DESCRIBE)
-        names = _names(rest, table)
-        return _draft(Intent.DESCRIBE, columns=names) if names else None
+        return read_describe(match["rest"], table)
     if match := _PLOT_ONE.search(text):
         names = _names(match["rest"], table)
         if table is not None and any(match_column(n, table.columns).column is None for n in names):
@@ -148,6 +144,16 @@ def read_explore(text: str, table: TableInfo | None) -> Draft | None:
         if len(names) > 1:
             return _draft(Intent.PLOT, plot=PlotKind.PAIR if len(names) > 2 else PlotKind.SCATTER, columns=names)
     return None
+
+
+def read_describe(words: str, table: TableInfo | None) -> Draft | None:
+    """The draft describing the columns `words` names, or every column ("", "the data"); None when
+    `words` names none."""
+    words = words.strip()
+    if _ALL.match(words):
+        return _draft(Intent.DESCRIBE)
+    names = _names(words, table)
+    return _draft(Intent.DESCRIBE, columns=names) if names else None
 
 
 def _correlation(text: str, table: TableInfo | None) -> Draft | None:

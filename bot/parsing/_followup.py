@@ -42,7 +42,7 @@ def follow_up(previous: Draft, text: str, parsed: Draft, table: TableInfo | None
     assert isinstance(last, TrainRequest)
     adding = bool(_ADD.match(text))
     words = _ADD.sub("using", text) if adding else text
-    edit = OfflineParser().parse_now(f"train {words}", table=table, model_ids=[], user_id=last.user_id)
+    edit = OfflineParser().parse_now(words, table=table, model_ids=[], user_id=last.user_id, intent=Intent.TRAIN)
     assert isinstance(edit.request, TrainRequest)
     update: dict[str, Any] = {}
     changes: list[str] = []

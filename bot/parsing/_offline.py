@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.parsing._columns import STOPWORDS, clean, find_spans, match_column
 from bot.parsing._draft import formula_model, new_request, resolve
-from bot.parsing._explore import read_explore
+from bot.parsing._explore import read_describe, read_explore
 from bot.parsing._formula import Formula, find_formula
 from bot.parsing._types import Draft, Intent, TableInfo
 from bot.parsing._typos import correct, said
@@ -33,22 +33,6 @@ _MODEL_ID = re.compile(r"\bmodel_[0-9a-z]+\b", re.IGNORECASE)
 _LATEST = re.compile(
     r"\b(?:last|latest|newest|most\s+recent|previous|recent)\s+(?:\w+\s+){0,2}model\b", re.IGNORECASE
 )
-
-_SLASH = re.compile(r"^\s*/(?P<command>\w+)(?:@\w+)?\b(?P<rest>.*)$", re.DOTALL)
-_SLASH_INTENTS = {
-    "start": Intent.HELP,
-    "help": Intent.HELP,
-    "cancel": Intent.CANCEL,
-    "models": Intent.LIST_MODELS,
-    "model": Intent.SHOW_MODEL,
-    "delete": Intent.DELETE_MODEL,
-    "data": Intent.DATA_SUMMARY,
-    "describe": Intent.DESCRIBE,
-    "train": Intent.TRAIN,
-    "predict": Intent.PREDICT,
-    "retrain": Intent.RETRAIN,
-}
-
 
 def _whole(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"^\W*(?:{pattern})\W*$", re.IGNORECASE)
@@ -184,23 +168,29 @@ _ALL_FILLER = frozenset({"else", "other", "available", "the", "of"}) | STOPWORDS
 class OfflineParser:
     """The rule-based parser: no network, the same answer for the same words and table."""
 
-    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
-        """Parse `user_id`'s `text`; `model_ids` are the user's saved models, newest first.
+    async def parse(
+        self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str, intent: Intent | None = None
+    ) -> Draft:
+        """Parse `user_id`'s `text`; `model_ids` are the user's saved models, newest first;
+        `intent`, when given, is what the text asks for (a command said so).
 
         In a worker thread: a long message against a wide table takes seconds of matching,
         and the event loop serves every other user meanwhile.
         """
-        return await asyncio.to_thread(self.parse_now, text, table=table, model_ids=model_ids, user_id=user_id)
+        return await asyncio.to_thread(
+            self.parse_now, text, table=table, model_ids=model_ids, user_id=user_id, intent=intent
+        )
 
-    def parse_now(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
+    def parse_now(
+        self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str, intent: Intent | None = None
+    ) -> Draft:
         """`parse`, synchronously."""
         holes: list[str] = []
         text = _set_aside_quotes(_without_holes(text), holes)
         text, fixes = correct(text, table.columns if table is not None else [])
-        intent, text = _slash_intent(text)
         if intent is None or intent is Intent.DESCRIBE:
             words = _restore(text, holes)
-            explored = read_explore(words if intent is None else f"describe {words}", table)
+            explored = read_explore(words, table) if intent is None else read_describe(words, table)
             if explored is not None:
                 explored = dataclasses.replace(explored, notes=[said(fixes)] if fixes else [])
                 return resolve(explored, table=table, model_ids=model_ids)
@@ -309,13 +299,6 @@ def _set_aside_columns(text: str, table: TableInfo, holes: list[str]) -> str:
 
 def _restore(text: str, holes: list[str]) -> str:
     return _HOLE_RE.sub(lambda m: holes[ord(m[1]) - _FIRST], text)
-
-
-def _slash_intent(text: str) -> tuple[Intent | None, str]:
-    match = _SLASH.match(text)
-    if not match:
-        return None, text
-    return _SLASH_INTENTS.get(match["command"].lower(), Intent.UNKNOWN), match["rest"]
 
 
 def _short_answer(text: str) -> str | None:

@@ -100,6 +100,11 @@ class Draft:
 class Parser(Protocol):
     """Turns one message into a draft, checked against the current table."""
 
-    async def parse(self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str) -> Draft:
-        """`model_ids` are the user's saved models, newest first; `user_id` is whose message it is."""
+    async def parse(
+        self, text: str, *, table: TableInfo | None, model_ids: list[str], user_id: str, intent: Intent | None = None
+    ) -> Draft:
+        """`model_ids` are the user's saved models, newest first; `user_id` is whose message it is.
+
+        `intent`, when given, is what the message asks for (a command said so); `text` says the rest.
+        """
         ...
