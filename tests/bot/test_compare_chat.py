@@ -8,7 +8,7 @@ import pytest
 from chatkit import sample
 
 from bot import Photo
-from bot._compare import CompareRequest, compare_request, tune_request
+from bot._compare import CompareRequest, compare_command, compare_request, tune_command, tune_request
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -132,3 +132,31 @@ async def test_tune_in_words_reports_the_best_settings_against_the_defaults(user
 def test_tuning_words(words, model, target) -> None:
     request = tune_request(words)
     assert request is not None and request.model.value == model and request.target == target
+
+
+@pytest.mark.parametrize(
+    ("words", "target", "models", "neural"),
+    [
+        ("price", "price", set(), False),
+        ("price, including neural networks", "price", set(), True),
+        ("price ridge lasso", "price", {"ridge", "lasso"}, False),
+        ("logistic regression, svm and random forest", None, {"logistic", "svm", "random_forest"}, False),
+        ("", None, set(), False),
+    ],
+)
+def test_the_words_after_compare(words, target, models, neural) -> None:
+    request = compare_command(words)
+    assert (request.target, {m.value for m in request.models}, request.include_neural_network) == (
+        target,
+        models,
+        neural,
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "model", "target"),
+    [("random_forest price", "random_forest", "price"), ("the lasso for price", "lasso", "price"), ("", None, None)],
+)
+def test_the_words_after_tune(words, model, target) -> None:
+    request = tune_command(words)
+    assert (request.model and request.model.value, request.target) == (model, target)

@@ -35,6 +35,8 @@ async def test_describe_then_a_correlation_then_a_plot_arrive(user, chat_store):
     assert rows["mean"][2] == f"{HOUSES['size'].mean():.4g}"
     assert rows["50%"][1] == f"{HOUSES['age'].median():.4g}"
     assert any(line.startswith("city (categorical") for line in lines)
+    await rita.says("/describe", wait=True)
+    assert rita.sink.sent[-1] == table  # the command describes what the words do
 
     said = await rita.says("what's the correlation between size and price?", wait=True)
     assert rita.sink.sent[-1].monospace

@@ -201,6 +201,22 @@ async def test_a_retrain_is_the_same_draft_from_both_parsers(store: Store, text:
     assert "'retrain model_1a2b3c4d on the new data'" in fake.body()["system"]
 
 
+async def test_a_command_fixes_the_intent_and_claude_reads_the_rest(store: Store) -> None:
+    fake = answering({"intent": "unknown", "target_column": "price", "model_type": "ridge"})
+    parser = fake.parser(store)
+    draft = await parser.parse("ridge price", table=HOUSES, model_ids=[], user_id=USER, intent=Intent.TRAIN)
+    assert (draft.intent, draft.fields, draft.questions) == (
+        Intent.TRAIN,
+        {"model_type": "ridge", "target_column": "price"},
+        [],
+    )
+    assert "The user's command already says the intent: train." in fake.body()["system"]
+    # A bare command leaves Claude nothing to read: no request.
+    bare = await parser.parse("", table=HOUSES, model_ids=[], user_id=USER, intent=Intent.TRAIN)
+    assert len(fake.requests) == 1
+    assert bare == OfflineParser().parse_now("", table=HOUSES, model_ids=[], intent=Intent.TRAIN)
+
+
 async def test_an_unknown_model_id_from_claude_is_asked_about(store: Store) -> None:
     fake = answering({"intent": "delete_model", "model_id": "model_99999999"})
     draft = await fake.parser(store).parse("delete model_99999999", table=None, model_ids=MODEL_IDS, user_id=USER)

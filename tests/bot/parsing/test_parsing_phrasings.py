@@ -559,6 +559,23 @@ def test_phrasing(
 
 
 @pytest.mark.parametrize(
+    ("words", "intent", "fields", "asks"),
+    [
+        ("predict price with rf", Intent.TRAIN, {"model_type": "random_forest", "target_column": "price"}, []),
+        ("price", Intent.TRAIN, {"target_column": "price"}, ["model_type"]),  # alone, not a request
+        ("", Intent.TRAIN, {}, ["target_column", "model_type"]),
+        ("price age", Intent.DESCRIBE, {"columns": ["price", "age"]}, []),
+        ("", Intent.DESCRIBE, {}, []),
+    ],
+)
+def test_a_command_fixes_the_intent_and_the_words_say_the_rest(
+    words: str, intent: Intent, fields: dict[str, Any], asks: list[str]
+) -> None:
+    draft = OfflineParser().parse_now(words, table=HOUSES, model_ids=MODEL_IDS, intent=intent)
+    assert (draft.intent, draft.fields, [q.field for q in draft.questions]) == (intent, fields, asks)
+
+
+@pytest.mark.parametrize(
     ("text", "unsupported"),
     [
         ("log(price) ~ age", "`log(price)`"),
