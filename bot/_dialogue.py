@@ -363,7 +363,8 @@ class Dialogue:
         question about which model when they name none."""
         model_id = words.split()[0].lower() if words else None
         model_ids = await self._model_ids(message.user_id)
-        draft = resolve(Draft(intent=intent, model_id=model_id), table=None, model_ids=model_ids)
+        request = PredictRequest(user_id=message.user_id) if intent is Intent.PREDICT else None
+        draft = resolve(Draft(intent=intent, request=request, model_id=model_id), table=None, model_ids=model_ids)
         await self._proceed(message, chat, sink, draft, shown_notes=())
 
     # -- drafts and questions ------------------------------------------------------------

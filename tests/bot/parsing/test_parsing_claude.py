@@ -205,7 +205,7 @@ async def test_a_command_fixes_the_intent_and_claude_reads_the_rest(store: Store
     fake = answering({"intent": "unknown", "target_column": "price", "model_type": "ridge"})
     parser = fake.parser(store)
     draft = await parser.parse("ridge price", table=HOUSES, model_ids=[], user_id=USER, intent=Intent.TRAIN)
-    assert (draft.intent, draft.fields, draft.questions) == (
+    assert (draft.intent, asked(draft), draft.questions) == (
         Intent.TRAIN,
         {"model_type": "ridge", "target_column": "price"},
         [],
@@ -214,7 +214,7 @@ async def test_a_command_fixes_the_intent_and_claude_reads_the_rest(store: Store
     # A bare command leaves Claude nothing to read: no request.
     bare = await parser.parse("", table=HOUSES, model_ids=[], user_id=USER, intent=Intent.TRAIN)
     assert len(fake.requests) == 1
-    assert bare == OfflineParser().parse_now("", table=HOUSES, model_ids=[], intent=Intent.TRAIN)
+    assert bare == OfflineParser().parse_now("", table=HOUSES, model_ids=[], user_id=USER, intent=Intent.TRAIN)
 
 
 async def test_an_unknown_model_id_from_claude_is_asked_about(store: Store) -> None:

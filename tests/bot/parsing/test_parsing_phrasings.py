@@ -571,8 +571,8 @@ def test_phrasing(
 def test_a_command_fixes_the_intent_and_the_words_say_the_rest(
     words: str, intent: Intent, fields: dict[str, Any], asks: list[str]
 ) -> None:
-    draft = OfflineParser().parse_now(words, table=HOUSES, model_ids=MODEL_IDS, intent=intent)
-    assert (draft.intent, draft.fields, [q.field for q in draft.questions]) == (intent, fields, asks)
+    draft = OfflineParser().parse_now(words, table=HOUSES, model_ids=MODEL_IDS, user_id="42", intent=intent)
+    assert (draft.intent, asked(draft), [q.field for q in draft.questions]) == (intent, fields, asks)
 
 
 @pytest.mark.parametrize(
